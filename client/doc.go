@@ -1,0 +1,35 @@
+// Package client is a client for the Stytch B2B sessions and RBAC policy APIs,
+// with every request and response type of the reference under its exact JSON
+// names.
+//
+// # Calls
+//
+// [New] validates a [Config] and returns a [Client] whose [Client.Sessions]
+// has Authenticate, Get, Exchange, Migrate, Revoke and GetJWKS, and whose
+// [Client.RBAC] has Policy and OrgPolicy. Each call takes a context and a
+// params struct; parameters are validated before any request is sent
+// ([ErrInvalidParams]).
+//
+// The base URL follows the project id ("project-live-" selects the live API,
+// anything else the test API) unless [Config.BaseURL] names another one, such
+// as a custom domain or the emulator of package stytchtest. Requests carry
+// HTTP Basic auth, JSON headers and a User-Agent naming this library.
+//
+// # Errors
+//
+// Only HTTP 200 and 201 succeed. Any other answer is an [*Error] carrying the
+// HTTP status, request id, error type, message and URL. Callers branch with
+// errors.Is on the categories:
+//
+//   - [ErrSessionInvalid]: Stytch says the credential is bad (404
+//     session_not_found, 401, 400 about the token): log the user out.
+//   - [ErrForbidden]: an authorization check was refused (403).
+//   - [ErrUnavailable]: no answer could be had (5xx, 429 with
+//     [RetryAfter], timeouts, transport errors, bodies that are not JSON):
+//     try later, and do not log the user out.
+//   - [ErrUnauthorizedCredentials]: the project id or secret is wrong.
+//   - [ErrBadRequest]: another 4xx.
+//
+// Response bodies are read through a 1 MiB cap. The secret is sent only in
+// the Authorization header and appears in no error.
+package client
