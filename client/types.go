@@ -95,8 +95,8 @@ type SessionClaim struct {
 
 // Attributes are the request attributes recorded on a session.
 type Attributes struct {
-	IPAddress string `json:"ip_address,omitempty"`
-	UserAgent string `json:"user_agent,omitempty"`
+	IPAddress string `json:"ip_address"`
+	UserAgent string `json:"user_agent"`
 }
 
 // ExchangeRequestLocale is the language of an MFA one-time passcode sent by

@@ -1,0 +1,93 @@
+// Package stytchtest is a Stytch-compatible emulator of the B2B sessions
+// and RBAC API for tests. It is ordinary library code, meant to be imported
+// by the tests of any program that talks to Stytch: start a [Server], point
+// the code under test at [Server.URL] with the server's ProjectID and
+// Secret, create sessions with [Server.NewSession], and exercise real HTTP
+// over loopback instead of mocks.
+//
+// # What it serves
+//
+// A Server listens on 127.0.0.1 with a random port and answers, with the
+// paths, methods, JSON shapes, status codes and error bodies of the real
+// API:
+//
+//   - POST /v1/b2b/sessions/authenticate (session token or JWT, expiry
+//     extension, custom-claims merge, authorization_check with verdict)
+//   - GET /v1/b2b/sessions?organization_id=…&member_id=… (active sessions)
+//   - POST /v1/b2b/sessions/exchange (full session, or an intermediate
+//     session token with primary_required)
+//   - POST /v1/b2b/sessions/migrate (tokens registered with
+//     [Server.RegisterExternalToken])
+//   - POST /v1/b2b/sessions/revoke (one of member_session_id,
+//     session_token, session_jwt, member_id; honours the
+//     X-Stytch-Member-Session and X-Stytch-Member-SessionJWT headers)
+//   - GET /v1/b2b/sessions/jwks/{project_id} (with or without Basic auth)
+//   - GET /v1/b2b/rbac/policy
+//   - GET and PUT /v1/b2b/rbac/organizations/{organization_id}
+//
+// Every other endpoint requires HTTP Basic auth with the project id and
+// secret (401 unauthorized_credentials otherwise). Every response carries a
+// request_id "request-id-test-<uuid>" and a status_code equal to the HTTP
+// status; errors have the API's body {status_code, request_id, error_type,
+// error_message, error_url}. Responses contain every key the API sends,
+// empty or not. Timestamps are RFC 3339 UTC with whole seconds; ids look
+// like "member-test-<uuid>"; session tokens are 44 base64url characters.
+//
+// # Tokens
+//
+// Minted session JWTs carry the header {alg RS256, kid, typ JWT} and the
+// claims iss "stytch.com/<project id>" (or Options.CustomDomainIssuer), aud
+// [project id], sub (member id), iat, nbf = iat, exp = iat + 5 minutes
+// (capped at the session's expiry), the "https://stytch.com/session" and
+// "https://stytch.com/organization" objects, and the session's custom
+// claims at the top level. Authenticate accepts a JWT whose exp has passed
+// as long as its signature verifies against a published key and its
+// session is alive, and returns a fresh one. Keys can be rotated
+// ([Server.RotateKey]), published and withdrawn; [Server.SignClaims] signs
+// arbitrary claims for attack tests.
+//
+// # Authorization
+//
+// The server checks authorization_check itself, independently of any client
+// library: the check's organization must be the session's (else 403
+// session_authorization_tenancy_error), and some session role of the
+// project policy followed by the organization's custom roles must list the
+// exact resource with the action or "*" (else 403
+// session_authorization_error). The verdict lists every granting role in
+// policy order. The project policy starts as [DefaultPolicy].
+//
+// # Time, faults and counters
+//
+// Options.Now drives every time decision (session expiry, JWT times); a
+// [Clock] makes tests independent of the wall clock. [Server.SetFault]
+// makes an endpoint answer with an error status (with Retry-After), a raw
+// non-JSON or huge body, added latency, a dropped connection or a request
+// that hangs until the client gives up; [Server.Calls] counts requests per
+// endpoint. [Server.Close] releases hanging requests, so no goroutine
+// outlives it.
+//
+// # Choices where the API is not documented
+//
+// Malformed JSON gives 400 bad_request; an unknown route 404 not_found; a
+// wrong method 405 method_not_allowed; a JWKS request for another project
+// 404 project_not_found. A session JWT that is malformed, badly signed or
+// signed by an unpublished key gives 400 unable_to_parse_session_jwt (and
+// 401 with that type when sent in X-Stytch-Member-SessionJWT); a wrong
+// issuer or audience 400 jwt_invalid_issuer / jwt_invalid_audience.
+// Reserved or https://stytch.com/ custom claims are rejected (400) rather
+// than ignored. The organization policy endpoint answers {"roles":[]} for
+// any organization without custom roles. Exchange never asks for MFA and
+// keeps the original session alive. Migrate of a token that was not
+// registered gives 400 migrate_from_external_unexpected_response, and of a
+// member absent from the organization 404
+// migrate_from_external_email_does_not_exist. Implicit SSO roles are not
+// modelled. The verdict key is present only when an authorization_check
+// was sent and passed.
+//
+// # Start-up cost
+//
+// NewServer takes a couple of milliseconds when Options.SigningKey is set
+// and far longer when it has to generate an RSA-2048 key; a test suite
+// that starts many servers should generate one key and pass it to all of
+// them.
+package stytchtest

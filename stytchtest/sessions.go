@@ -1,0 +1,487 @@
+package stytchtest
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stytchguard/stytchguard/client"
+)
+
+// Session durations the API accepts, in minutes.
+const (
+	minSessionMinutes = 5
+	maxSessionMinutes = 527040
+)
+
+// istLifetime is the lifetime of an intermediate session token.
+const istLifetime = 10 * time.Minute
+
+var errSessionNotFound = &apiError{http.StatusNotFound, "session_not_found", "Session could not be found."}
+
+type authorizationCheckRequest struct {
+	OrganizationID string `json:"organization_id"`
+	ResourceID     string `json:"resource_id"`
+	Action         string `json:"action"`
+}
+
+type authenticateRequest struct {
+	SessionToken           string                     `json:"session_token"`
+	SessionJWT             string                     `json:"session_jwt"`
+	SessionDurationMinutes *int64                     `json:"session_duration_minutes"`
+	SessionCustomClaims    map[string]any             `json:"session_custom_claims"`
+	AuthorizationCheck     *authorizationCheckRequest `json:"authorization_check"`
+}
+
+type exchangeRequest struct {
+	OrganizationID         string         `json:"organization_id"`
+	SessionToken           string         `json:"session_token"`
+	SessionJWT             string         `json:"session_jwt"`
+	SessionDurationMinutes *int64         `json:"session_duration_minutes"`
+	SessionCustomClaims    map[string]any `json:"session_custom_claims"`
+	Locale                 string         `json:"locale"`
+	TelemetryID            string         `json:"telemetry_id"`
+}
+
+type migrateRequest struct {
+	SessionToken           string         `json:"session_token"`
+	OrganizationID         string         `json:"organization_id"`
+	SessionDurationMinutes *int64         `json:"session_duration_minutes"`
+	SessionCustomClaims    map[string]any `json:"session_custom_claims"`
+}
+
+type revokeRequest struct {
+	MemberSessionID string `json:"member_session_id"`
+	SessionToken    string `json:"session_token"`
+	SessionJWT      string `json:"session_jwt"`
+	MemberID        string `json:"member_id"`
+}
+
+func oneSessionArgument(token, jwt string) *apiError {
+	switch {
+	case token == "" && jwt == "":
+		return &apiError{http.StatusBadRequest, "no_session_arguments", "Exactly one of session_token and session_jwt must be provided."}
+	case token != "" && jwt != "":
+		return &apiError{http.StatusBadRequest, "too_many_session_arguments", "Only one of session_token and session_jwt may be provided."}
+	}
+	return nil
+}
+
+func checkDuration(minutes *int64) *apiError {
+	if minutes != nil && (*minutes < minSessionMinutes || *minutes > maxSessionMinutes) {
+		return &apiError{http.StatusBadRequest, "invalid_session_duration_minutes",
+			"session_duration_minutes must be between 5 and 527040."}
+	}
+	return nil
+}
+
+// sessionRef names a session by token or by a verified JWT's claims.
+type sessionRef struct {
+	token    string
+	jwtSID   string
+	jwtSub   string
+	fromJWT  bool
+	jwtError *apiError
+}
+
+// resolveRef verifies the JWT of a reference (outside s.mu).
+func (s *Server) resolveRef(token, jwtStr string) sessionRef {
+	if jwtStr == "" {
+		return sessionRef{token: token}
+	}
+	sid, sub, e := s.parseSessionJWT(jwtStr)
+	return sessionRef{jwtSID: sid, jwtSub: sub, fromJWT: true, jwtError: e}
+}
+
+// liveSessionLocked returns the live session ref names. s.mu must be held.
+func (s *Server) liveSessionLocked(ref sessionRef, now time.Time) (*session, *apiError) {
+	if ref.jwtError != nil {
+		return nil, ref.jwtError
+	}
+	var ss *session
+	if ref.fromJWT {
+		ss = s.sessions[ref.jwtSID]
+		if ss != nil && ss.memberID != ref.jwtSub {
+			return nil, &apiError{http.StatusBadRequest, "jwt_invalid_claims", "The session JWT's subject does not match its session."}
+		}
+	} else {
+		ss = s.tokens[ref.token]
+	}
+	if ss == nil || !ss.alive(now) {
+		return nil, errSessionNotFound
+	}
+	return ss, nil
+}
+
+func (s *Server) handleAuthenticate(c *call) (any, *apiError) {
+	var req authenticateRequest
+	if e := c.decode(&req); e != nil {
+		return nil, e
+	}
+	if e := oneSessionArgument(req.SessionToken, req.SessionJWT); e != nil {
+		return nil, e
+	}
+	if e := checkDuration(req.SessionDurationMinutes); e != nil {
+		return nil, e
+	}
+	if e := checkClaimKeys(req.SessionCustomClaims); e != nil {
+		return nil, e
+	}
+	check := req.AuthorizationCheck
+	if check != nil && (check.ResourceID == "" || check.Action == "") {
+		return nil, &apiError{http.StatusBadRequest, "invalid_request_value",
+			"authorization_check needs organization_id, resource_id and action."}
+	}
+	ref := s.resolveRef(req.SessionToken, req.SessionJWT)
+
+	s.mu.Lock()
+	now, nowSec := s.now(), s.nowSec()
+	ss, e := s.liveSessionLocked(ref, now)
+	if e != nil {
+		s.mu.Unlock()
+		return nil, e
+	}
+	claims := ss.claims
+	if req.SessionCustomClaims != nil {
+		claims = mergeClaims(ss.claims, req.SessionCustomClaims)
+		if e := finishClaims(claims); e != nil {
+			s.mu.Unlock()
+			return nil, e
+		}
+	}
+	var verdict *wireVerdict
+	if check != nil {
+		result, granting := evaluate(s.policy, s.orgPolicies[ss.orgID], ss.orgID, ss.roles,
+			check.OrganizationID, check.ResourceID, check.Action)
+		switch result {
+		case authzTenancy:
+			s.mu.Unlock()
+			return nil, &apiError{http.StatusForbidden, "session_authorization_tenancy_error",
+				"Subject organization_id " + ss.orgID + " does not match authZ request organization_id " + check.OrganizationID + "."}
+		case authzDenied:
+			s.mu.Unlock()
+			return nil, &apiError{http.StatusForbidden, "session_authorization_error",
+				"The Member is not authorized to perform the requested action on that resource."}
+		}
+		verdict = &wireVerdict{Authorized: true, GrantingRoles: granting}
+	}
+	ss.claims = claims
+	if req.SessionDurationMinutes != nil {
+		ss.expires = nowSec.Add(time.Duration(*req.SessionDurationMinutes) * time.Minute)
+	}
+	ss.lastAccessed = nowSec
+	resp := authenticateResponse{
+		meta:          c.meta(),
+		MemberSession: s.wireSessionLocked(ss),
+		SessionToken:  ss.token,
+		Member:        s.wireMemberLocked(s.members[ss.memberID]),
+		Organization:  s.wireOrgLocked(s.orgs[ss.orgID]),
+		Verdict:       verdict,
+	}
+	jwtClaims := s.jwtClaimsLocked(ss, nowSec)
+	key, kid := s.signKey, s.signKID
+	s.mu.Unlock()
+
+	jwtStr, err := signJWT(jwtHeader(kid), jwtClaims, key)
+	if err != nil {
+		return nil, &apiError{http.StatusInternalServerError, "internal_server_error", "The session JWT could not be signed."}
+	}
+	resp.SessionJWT = jwtStr
+	return resp, nil
+}
+
+func (s *Server) handleGet(c *call) (any, *apiError) {
+	q := c.r.URL.Query()
+	orgID, memberID := q.Get("organization_id"), q.Get("member_id")
+	if orgID == "" {
+		return nil, &apiError{http.StatusBadRequest, "invalid_organization_id", "organization_id is required."}
+	}
+	if memberID == "" {
+		return nil, &apiError{http.StatusBadRequest, "invalid_member_id", "member_id is required."}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.orgs[orgID]; !ok {
+		return nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
+	}
+	m, ok := s.members[memberID]
+	if !ok || m.orgID != orgID {
+		return nil, &apiError{http.StatusNotFound, "member_not_found", "Member could not be found."}
+	}
+	out := []wireSession{}
+	for _, ss := range s.activeSessionsLocked(memberID, s.now()) {
+		out = append(out, s.wireSessionLocked(ss))
+	}
+	return getResponse{meta: c.meta(), MemberSessions: out}, nil
+}
+
+func (s *Server) handleRevoke(c *call) (any, *apiError) {
+	var req revokeRequest
+	if e := c.decode(&req); e != nil {
+		return nil, e
+	}
+	n := 0
+	for _, v := range []string{req.MemberSessionID, req.SessionToken, req.SessionJWT, req.MemberID} {
+		if v != "" {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return nil, &apiError{http.StatusBadRequest, "no_session_revoke_arguments",
+			"One of member_session_id, session_token, session_jwt and member_id must be provided."}
+	case n > 1:
+		return nil, &apiError{http.StatusBadRequest, "too_many_session_revoke_arguments",
+			"Only one of member_session_id, session_token, session_jwt and member_id may be provided."}
+	}
+
+	// The optional acting member: its permissions govern the call.
+	actToken := c.r.Header.Get(client.HeaderMemberSession)
+	actJWT := c.r.Header.Get(client.HeaderMemberSessionJWT)
+	var actRefs []sessionRef
+	if actToken != "" {
+		actRefs = append(actRefs, sessionRef{token: actToken})
+	}
+	if actJWT != "" {
+		ref := s.resolveRef("", actJWT)
+		if ref.jwtError != nil {
+			return nil, &apiError{http.StatusUnauthorized, ref.jwtError.typ, "The member session JWT header could not be verified."}
+		}
+		actRefs = append(actRefs, ref)
+	}
+	target := s.resolveRef(req.SessionToken, req.SessionJWT)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	var actor *session
+	for _, ref := range actRefs {
+		ss, e := s.liveSessionLocked(ref, now)
+		if e != nil {
+			return nil, e
+		}
+		if actor != nil && actor != ss {
+			return nil, &apiError{http.StatusBadRequest, "too_many_session_arguments",
+				"The member session headers name different sessions."}
+		}
+		actor = ss
+	}
+
+	var victims []*session
+	var targetMember *member
+	switch {
+	case req.MemberID != "":
+		m, ok := s.members[req.MemberID]
+		if !ok {
+			return nil, &apiError{http.StatusNotFound, "member_not_found", "Member could not be found."}
+		}
+		targetMember = m
+		victims = s.activeSessionsLocked(m.id, now)
+	case req.MemberSessionID != "":
+		ss, ok := s.sessions[req.MemberSessionID]
+		if !ok || !ss.alive(now) {
+			return nil, errSessionNotFound
+		}
+		targetMember = s.members[ss.memberID]
+		victims = []*session{ss}
+	default:
+		ss, e := s.liveSessionLocked(target, now)
+		if e != nil {
+			return nil, e
+		}
+		targetMember = s.members[ss.memberID]
+		victims = []*session{ss}
+	}
+
+	if actor != nil && actor.memberID != targetMember.id {
+		result, _ := evaluate(s.policy, s.orgPolicies[actor.orgID], actor.orgID, actor.roles,
+			targetMember.orgID, "stytch.member", "revoke-sessions")
+		switch result {
+		case authzTenancy:
+			return nil, &apiError{http.StatusForbidden, "session_authorization_tenancy_error",
+				"Subject organization_id " + actor.orgID + " does not match authZ request organization_id " + targetMember.orgID + "."}
+		case authzDenied:
+			return nil, &apiError{http.StatusForbidden, "session_authorization_error",
+				"The Member is not authorized to revoke sessions of another member."}
+		}
+	}
+	for _, ss := range victims {
+		ss.revoked = true
+	}
+	return revokeResponse{meta: c.meta()}, nil
+}
+
+// authMethodOf names the allowed_auth_methods value a factor satisfies.
+func authMethodOf(f wireFactor) string {
+	switch f.Type {
+	case "magic_link", "email_otp", "password", "sso":
+		return f.Type
+	case "oauth":
+		if p, ok := strings.CutPrefix(f.DeliveryMethod, "oauth_"); ok {
+			return p + "_oauth"
+		}
+	}
+	return ""
+}
+
+func validLocale(l string) bool {
+	return slices.Contains(client.ExchangeRequestLocales(), client.ExchangeRequestLocale(l))
+}
+
+func (s *Server) handleExchange(c *call) (any, *apiError) {
+	var req exchangeRequest
+	if e := c.decode(&req); e != nil {
+		return nil, e
+	}
+	if req.OrganizationID == "" {
+		return nil, &apiError{http.StatusBadRequest, "invalid_organization_id", "organization_id is required."}
+	}
+	if e := oneSessionArgument(req.SessionToken, req.SessionJWT); e != nil {
+		return nil, e
+	}
+	if req.Locale != "" && !validLocale(req.Locale) {
+		return nil, &apiError{http.StatusBadRequest, "invalid_locale", "locale is not a supported locale."}
+	}
+	if e := checkDuration(req.SessionDurationMinutes); e != nil {
+		return nil, e
+	}
+	if e := checkClaimKeys(req.SessionCustomClaims); e != nil {
+		return nil, e
+	}
+	claims := mergeClaims(nil, req.SessionCustomClaims)
+	if e := finishClaims(claims); e != nil {
+		return nil, e
+	}
+	ref := s.resolveRef(req.SessionToken, req.SessionJWT)
+
+	s.mu.Lock()
+	now, nowSec := s.now(), s.nowSec()
+	org, ok := s.orgs[req.OrganizationID]
+	if !ok {
+		s.mu.Unlock()
+		return nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
+	}
+	src, e := s.liveSessionLocked(ref, now)
+	if e != nil {
+		s.mu.Unlock()
+		return nil, e
+	}
+	m := s.memberByEmailLocked(org.id, s.members[src.memberID].email)
+	if m == nil {
+		s.mu.Unlock()
+		return nil, &apiError{http.StatusNotFound, "member_not_found", "Member could not be found in the organization."}
+	}
+	resp := exchangeResponse{
+		meta:         c.meta(),
+		MemberID:     m.id,
+		Member:       s.wireMemberLocked(m),
+		Organization: s.wireOrgLocked(org),
+	}
+	allowed := len(org.allowedAuthMethods) == 0
+	for _, f := range src.factors {
+		if slices.Contains(org.allowedAuthMethods, authMethodOf(f)) {
+			allowed = true
+		}
+	}
+	if !allowed {
+		s.mu.Unlock()
+		exp := formatTime(nowSec.Add(istLifetime))
+		resp.IntermediateSessionToken = newOpaqueToken()
+		resp.IntermediateSessionTokenExpiresAt = &exp
+		resp.PrimaryRequired = &wirePrimaryRequired{AllowedAuthMethods: slices.Clone(org.allowedAuthMethods)}
+		return resp, nil
+	}
+	dur := defaultSessionDuration
+	if req.SessionDurationMinutes != nil {
+		dur = time.Duration(*req.SessionDurationMinutes) * time.Minute
+	}
+	ss := s.newSessionLocked(org, m, slices.Clone(src.factors), slices.Clone(src.methods),
+		sessionRoles(m.roles), nowSec.Add(dur), claims, nowSec)
+	ss.ip, ss.ua = src.ip, src.ua
+	ws := s.wireSessionLocked(ss)
+	resp.MemberSession = &ws
+	resp.SessionToken = ss.token
+	resp.MemberAuthenticated = true
+	jwtClaims := s.jwtClaimsLocked(ss, nowSec)
+	key, kid := s.signKey, s.signKID
+	s.mu.Unlock()
+
+	jwtStr, err := signJWT(jwtHeader(kid), jwtClaims, key)
+	if err != nil {
+		return nil, &apiError{http.StatusInternalServerError, "internal_server_error", "The session JWT could not be signed."}
+	}
+	resp.SessionJWT = jwtStr
+	return resp, nil
+}
+
+func (s *Server) handleMigrate(c *call) (any, *apiError) {
+	var req migrateRequest
+	if e := c.decode(&req); e != nil {
+		return nil, e
+	}
+	if req.SessionToken == "" {
+		return nil, &apiError{http.StatusBadRequest, "invalid_session_token", "session_token is required."}
+	}
+	if req.OrganizationID == "" {
+		return nil, &apiError{http.StatusBadRequest, "invalid_organization_id", "organization_id is required."}
+	}
+	if e := checkDuration(req.SessionDurationMinutes); e != nil {
+		return nil, e
+	}
+	if e := checkClaimKeys(req.SessionCustomClaims); e != nil {
+		return nil, e
+	}
+	claims := mergeClaims(nil, req.SessionCustomClaims)
+	if e := finishClaims(claims); e != nil {
+		return nil, e
+	}
+
+	s.mu.Lock()
+	nowSec := s.nowSec()
+	org, ok := s.orgs[req.OrganizationID]
+	if !ok {
+		s.mu.Unlock()
+		return nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
+	}
+	ident, ok := s.external[req.SessionToken]
+	if !ok {
+		s.mu.Unlock()
+		return nil, &apiError{http.StatusBadRequest, "migrate_from_external_unexpected_response",
+			"The identity provider did not accept the session token."}
+	}
+	var m *member
+	if known, ok := s.members[ident.memberID]; ok {
+		m = s.memberByEmailLocked(org.id, known.email)
+	}
+	if m == nil {
+		s.mu.Unlock()
+		return nil, &apiError{http.StatusNotFound, "migrate_from_external_email_does_not_exist",
+			"No member of the organization has the email address the identity provider reported."}
+	}
+	dur := defaultSessionDuration
+	if req.SessionDurationMinutes != nil {
+		dur = time.Duration(*req.SessionDurationMinutes) * time.Minute
+	}
+	factor := s.newFactor("imported", m, nowSec)
+	ss := s.newSessionLocked(org, m, []wireFactor{factor}, []string{""}, sessionRoles(m.roles), nowSec.Add(dur), claims, nowSec)
+	ws := s.wireSessionLocked(ss)
+	resp := migrateResponse{
+		meta:          c.meta(),
+		MemberID:      m.id,
+		SessionToken:  ss.token,
+		Member:        s.wireMemberLocked(m),
+		Organization:  s.wireOrgLocked(org),
+		MemberSession: &ws,
+	}
+	jwtClaims := s.jwtClaimsLocked(ss, nowSec)
+	key, kid := s.signKey, s.signKID
+	s.mu.Unlock()
+
+	jwtStr, err := signJWT(jwtHeader(kid), jwtClaims, key)
+	if err != nil {
+		return nil, &apiError{http.StatusInternalServerError, "internal_server_error", "The session JWT could not be signed."}
+	}
+	resp.SessionJWT = jwtStr
+	return resp, nil
+}
