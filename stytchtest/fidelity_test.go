@@ -173,7 +173,6 @@ var (
 	fidReTimestamp = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$`)
 	fidReToken     = regexp.MustCompile(`^[A-Za-z0-9_-]{44}$`)
 	fidReJWT       = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)
-	fidReB64URL    = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
 
 func fidReID(kind string) *regexp.Regexp {
