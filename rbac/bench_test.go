@@ -1,0 +1,207 @@
+package rbac
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stytchguard/stytchguard/client"
+)
+
+// benchPolicy is a policy of 50 roles with 20 permissions each (each on its
+// own resource with 4 actions), the shape of a large real project.
+func benchPolicy() *client.Policy {
+	p := &client.Policy{}
+	for i := range 50 {
+		r := client.Role{RoleID: fmt.Sprintf("role-%02d", i)}
+		for j := range 20 {
+			r.Permissions = append(r.Permissions, client.Permission{
+				ResourceID: fmt.Sprintf("resource-%02d", (i+j)%60),
+				Actions:    []string{"create", "read", "update", "delete"},
+			})
+		}
+		p.Roles = append(p.Roles, r)
+	}
+	return p
+}
+
+// benchSession holds 3 roles; only the last grants benchCheck, so every role
+// is looked up.
+var (
+	benchRoles = []string{"role-10", "role-20", "role-30"}
+	benchCheck = &client.AuthorizationCheck{OrganizationID: orgA, ResourceID: "resource-49", Action: "delete"}
+	benchDeny  = &client.AuthorizationCheck{OrganizationID: orgA, ResourceID: "resource-59", Action: "delete"}
+)
+
+var sinkErr error
+
+// BenchmarkAuthorize is the local check of 3 session roles against 50 roles x
+// 20 permissions plus an (empty) organization policy, allowed by the third
+// role.
+func BenchmarkAuthorize(b *testing.B) {
+	ix := Compile(benchPolicy(), &client.OrgPolicy{})
+	if err := ix.Authorize(orgA, benchRoles, benchCheck); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkErr = ix.Authorize(orgA, benchRoles, benchCheck)
+	}
+}
+
+// BenchmarkAuthorizeParallel is BenchmarkAuthorize from every core at once:
+// the Index is shared and takes no lock.
+func BenchmarkAuthorizeParallel(b *testing.B) {
+	ix := Compile(benchPolicy(), &client.OrgPolicy{})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var err error
+		for pb.Next() {
+			err = ix.Authorize(orgA, benchRoles, benchCheck)
+		}
+		if err != nil {
+			panic(err)
+		}
+	})
+}
+
+// BenchmarkAuthorizeDeny is a refused check (it allocates the error).
+func BenchmarkAuthorizeDeny(b *testing.B) {
+	ix := Compile(benchPolicy(), &client.OrgPolicy{})
+	if err := ix.Authorize(orgA, benchRoles, benchDeny); err == nil {
+		b.Fatal("benchDeny allowed")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkErr = ix.Authorize(orgA, benchRoles, benchDeny)
+	}
+}
+
+var sinkVerdict *client.AuthorizationVerdict
+
+// BenchmarkVerdict is BenchmarkAuthorize returning the verdict with its
+// granting roles.
+func BenchmarkVerdict(b *testing.B) {
+	ix := Compile(benchPolicy(), &client.OrgPolicy{})
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkVerdict, sinkErr = ix.Verdict(orgA, benchRoles, benchCheck)
+	}
+}
+
+// BenchmarkReferenceWalk is the floor to beat: the same check evaluated the
+// way the spec words it (and the reference SDK does it), walking the policy's
+// roles and permissions.
+func BenchmarkReferenceWalk(b *testing.B) {
+	p := benchPolicy()
+	org := &client.OrgPolicy{}
+	if d := referenceCheck(p, org, orgA, benchRoles, benchCheck); d.outcome != allow {
+		b.Fatal("reference denies benchCheck")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if referenceCheck(p, org, orgA, benchRoles, benchCheck).outcome != allow {
+			b.Fatal("denied")
+		}
+	}
+}
+
+var sinkBool bool
+
+// BenchmarkFloorMapLookups is the physical floor of the indexed design: one
+// string-keyed map lookup per session role, in a map of the policy's size.
+func BenchmarkFloorMapLookups(b *testing.B) {
+	m := make(map[string]bool, 1000)
+	for i := range 1000 {
+		m[fmt.Sprintf("role-%02d/resource-%02d", i/20, i%60)] = true
+	}
+	keys := []string{"role-10/resource-00", "role-20/resource-01", "role-30/resource-49"}
+	b.ReportAllocs()
+	for b.Loop() {
+		ok := false
+		for _, k := range keys {
+			ok = ok || m[k]
+		}
+		sinkBool = ok
+	}
+}
+
+func TestCompileBenchPolicyShape(t *testing.T) {
+	p := benchPolicy()
+	n := 0
+	for _, r := range p.Roles {
+		n += len(r.Permissions)
+	}
+	if len(p.Roles) != 50 || n != 1000 {
+		t.Fatalf("bench policy has %d roles and %d permissions, want 50 and 1000", len(p.Roles), n)
+	}
+	ix := Compile(p, nil)
+	// role-10 and role-20 do not grant resource-49; role-30 does.
+	for i, r := range benchRoles {
+		if got := ix.Authorize(orgA, []string{r}, benchCheck) == nil; got != (i == 2) {
+			t.Fatalf("%s grants = %v", r, got)
+		}
+	}
+}
+
+// BenchmarkCacheAuthorize is the authorizer hook with warm policies (fetched
+// once from the emulator): Index lookup plus Verdict.
+func BenchmarkCacheAuthorize(b *testing.B) {
+	e := newEnv(b)
+	e.srv.SetPolicy(*benchPolicy())
+	c := e.newCache(b, Config{Now: time.Now})
+	session := &client.MemberSession{OrganizationID: orgA, Roles: benchRoles}
+	ctx := b.Context()
+	if _, err := c.Authorize(ctx, session, benchCheck); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkVerdict, sinkErr = c.Authorize(ctx, session, benchCheck)
+	}
+}
+
+// BenchmarkCacheIndexAuthorize is the allocation-free path a caller without
+// need of the verdict takes: Cache.Index then Index.Authorize.
+func BenchmarkCacheIndexAuthorize(b *testing.B) {
+	e := newEnv(b)
+	e.srv.SetPolicy(*benchPolicy())
+	c := e.newCache(b, Config{Now: time.Now})
+	ctx := b.Context()
+	if _, err := c.Index(ctx, orgA); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ix, err := c.Index(ctx, orgA)
+		if err == nil {
+			err = ix.Authorize(orgA, benchRoles, benchCheck)
+		}
+		sinkErr = err
+	}
+}
+
+// BenchmarkCacheIndexAuthorizeParallel is BenchmarkCacheIndexAuthorize from
+// every core at once, on one organization (the contended case).
+func BenchmarkCacheIndexAuthorizeParallel(b *testing.B) {
+	e := newEnv(b)
+	e.srv.SetPolicy(*benchPolicy())
+	c := e.newCache(b, Config{Now: time.Now})
+	ctx := b.Context()
+	if _, err := c.Index(ctx, orgA); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var err error
+		for pb.Next() {
+			var ix *Index
+			if ix, err = c.Index(ctx, orgA); err == nil {
+				err = ix.Authorize(orgA, benchRoles, benchCheck)
+			}
+		}
+		if err != nil {
+			panic(err)
+		}
+	})
+}

@@ -1,0 +1,573 @@
+package rbac
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/stytchguard/stytchguard/client"
+)
+
+// Defaults of Config, used for its zero fields.
+const (
+	// DefaultRefreshInterval is the default Config.RefreshInterval.
+	DefaultRefreshInterval = 5 * time.Minute
+	// DefaultMaxStaleness is the default Config.MaxStaleness.
+	DefaultMaxStaleness = time.Hour
+	// DefaultMaxOrganizations is the default Config.MaxOrganizations.
+	DefaultMaxOrganizations = 1000
+	// DefaultFetchTimeout is the default Config.FetchTimeout.
+	DefaultFetchTimeout = 5 * time.Second
+	// DefaultRetryInterval is the default Config.RetryInterval.
+	DefaultRetryInterval = time.Second
+)
+
+// refreshConcurrency bounds the fetches one refresh round runs at once.
+const refreshConcurrency = 4
+
+// maxBackoffShift caps the exponent of the retry backoff.
+const maxBackoffShift = 16
+
+// Config configures a Cache. Every zero value selects the documented default.
+type Config struct {
+	// Client fetches the policies. Required.
+	Client *client.Client
+
+	// RefreshInterval is how often policies that were used are fetched again
+	// in the background. Zero means DefaultRefreshInterval (5 minutes).
+	RefreshInterval time.Duration
+
+	// MaxStaleness is the age (since the last successful fetch) after which
+	// a policy is no longer used while refreshes keep failing: checks then
+	// fail with ErrPolicyUnavailable, never allow. Zero means
+	// DefaultMaxStaleness (1 hour).
+	MaxStaleness time.Duration
+
+	// MaxOrganizations bounds the number of organization policies kept; the
+	// least recently used one is evicted to make room. Zero means
+	// DefaultMaxOrganizations (1000).
+	MaxOrganizations int
+
+	// FetchTimeout bounds each policy fetch. Zero means DefaultFetchTimeout
+	// (5 seconds).
+	FetchTimeout time.Duration
+
+	// RetryInterval is the delay after a failed fetch before the same policy
+	// is fetched again on demand; it doubles with each consecutive failure,
+	// up to RefreshInterval. Meanwhile checks that have no usable policy fail
+	// at once with ErrPolicyUnavailable. Zero means DefaultRetryInterval
+	// (1 second).
+	RetryInterval time.Duration
+
+	// Now returns the current time; ages and staleness are measured with it.
+	// Nil means time.Now.
+	Now func() time.Time
+
+	// Logger receives fetch failures and recoveries (organization ids, never
+	// credentials). Nil means no logging.
+	Logger *slog.Logger
+}
+
+// Cache keeps the project policy and the policies of the organizations in
+// use, fetched through the client lazily on first use and refreshed in the
+// background, and answers authorization checks with them. One fetch per
+// policy is in flight at a time however many callers need it. When a fetch
+// fails the previous policy keeps serving until it is older than
+// MaxStaleness; after that, and before the first successful fetch, checks
+// fail with ErrPolicyUnavailable.
+//
+// A Cache is safe for concurrent use. Close stops its goroutines.
+type Cache struct {
+	client          *client.Client
+	refreshInterval time.Duration
+	maxStaleness    time.Duration
+	maxOrgs         int
+	fetchTimeout    time.Duration
+	retryInterval   time.Duration
+	now             func() time.Time
+	log             *slog.Logger
+
+	project *entry
+
+	// orgs maps organization ids to entries. The map is never modified once
+	// published: a change stores a modified copy (under mu), so lookups take
+	// no lock. Changes happen only on first use of an organization.
+	orgs atomic.Pointer[map[string]*entry]
+	mu   sync.Mutex // serializes changes of orgs
+
+	sf singleflight.Group
+
+	ctx    context.Context // cancelled by Close; parent of every fetch
+	cancel context.CancelFunc
+
+	life   sync.Mutex // guards closed and every wg.Add
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// entry is one cached policy: the project's (orgID empty) or an
+// organization's.
+type entry struct {
+	key   string // singleflight key: "project" or "org:<id>"
+	orgID string
+
+	state atomic.Pointer[entryState]
+	// index is the last Index built from the project policy and this
+	// organization's policy, reused while neither changed.
+	index atomic.Pointer[Index]
+
+	used       atomic.Bool  // used since the last background refresh round
+	lastUsed   atomic.Int64 // Now().UnixNano() of the last use, for eviction
+	refreshing atomic.Bool  // an asynchronous refresh is running
+}
+
+// entryState is an immutable snapshot of an entry.
+type entryState struct {
+	policy      *compiled // nil until a fetch succeeds
+	fetchedAt   time.Time // of policy
+	nextAttempt time.Time // when a fetch is next due
+	failures    int       // consecutive failed fetches
+	err         error     // last fetch error, nil after a success
+}
+
+func newEntry(key, orgID string) *entry {
+	e := &entry{key: key, orgID: orgID}
+	e.state.Store(&entryState{})
+	return e
+}
+
+// New validates cfg and returns a Cache with its background refresher
+// running. Nothing is fetched until the first check. New fails when
+// cfg.Client is nil or a duration or MaxOrganizations is negative.
+func New(cfg Config) (*Cache, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("rbac: Config.Client is required")
+	}
+	if cfg.RefreshInterval < 0 || cfg.MaxStaleness < 0 || cfg.FetchTimeout < 0 || cfg.RetryInterval < 0 {
+		return nil, errors.New("rbac: negative duration in Config")
+	}
+	if cfg.MaxOrganizations < 0 {
+		return nil, errors.New("rbac: negative Config.MaxOrganizations")
+	}
+	c := &Cache{
+		client:          cfg.Client,
+		refreshInterval: orDefault(cfg.RefreshInterval, DefaultRefreshInterval),
+		maxStaleness:    orDefault(cfg.MaxStaleness, DefaultMaxStaleness),
+		maxOrgs:         cfg.MaxOrganizations,
+		fetchTimeout:    orDefault(cfg.FetchTimeout, DefaultFetchTimeout),
+		retryInterval:   orDefault(cfg.RetryInterval, DefaultRetryInterval),
+		now:             cfg.Now,
+		log:             cfg.Logger,
+		project:         newEntry("project", ""),
+	}
+	c.orgs.Store(&map[string]*entry{})
+	if c.maxOrgs == 0 {
+		c.maxOrgs = DefaultMaxOrganizations
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.wg.Add(1)
+	go c.loop()
+	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Authorize decides check for session: the subject is session.OrganizationID
+// with session.Roles, evaluated as Index.Verdict does against the project
+// policy plus the policy of check.OrganizationID. It is the authorizer hook
+// of local session verification.
+//
+// A nil check returns (nil, nil). Tenancy is decided before any policy is
+// needed. Refusals are *AuthorizationError (ErrForbidden); a nil session is
+// refused as holding no roles. When no usable policy exists the error wraps
+// ErrPolicyUnavailable and no decision was made: the caller should ask the
+// Stytch API instead.
+func (c *Cache) Authorize(ctx context.Context, session *client.MemberSession, check *client.AuthorizationCheck) (*client.AuthorizationVerdict, error) {
+	if check == nil {
+		return nil, nil
+	}
+	if session == nil {
+		return nil, newAuthorizationError(ErrorTypePermission, "", check)
+	}
+	if session.OrganizationID != check.OrganizationID {
+		return nil, newAuthorizationError(ErrorTypeTenancy, session.OrganizationID, check)
+	}
+	ix, err := c.Index(ctx, check.OrganizationID)
+	if err != nil {
+		return nil, err
+	}
+	return ix.Verdict(session.OrganizationID, session.Roles, check)
+}
+
+// Index returns the compiled project policy plus the policy of organization
+// organizationID. A policy not cached yet, or older than MaxStaleness, is
+// fetched before Index returns (one fetch per policy however many callers
+// wait; ctx bounds the wait, not the shared fetch). A cached policy due for
+// refresh is returned at once and refreshed in the background.
+//
+// The error matches ErrPolicyUnavailable, and the categories of the cause,
+// when no usable policy exists: the fetch failed (or failed recently and is
+// not retried yet), ctx ended, the Cache is closed (ErrClosed) or
+// organizationID is empty. It never matches ErrForbidden or
+// client.ErrForbidden, even when a policy endpoint answered 403.
+func (c *Cache) Index(ctx context.Context, organizationID string) (*Index, error) {
+	if organizationID == "" {
+		return nil, &unavailableError{policy: "organization policy", cause: errors.New("empty organization id")}
+	}
+	now := c.now()
+	oe := c.orgEntry(organizationID)
+	// Both fetches, when needed, run at once.
+	pst, project, pch, err := c.begin(c.project, now)
+	if err != nil {
+		return nil, err
+	}
+	ost, org, och, err := c.begin(oe, now)
+	if err != nil {
+		return nil, err
+	}
+	if pch != nil {
+		if project, err = c.finish(ctx, c.project, pst, pch); err != nil {
+			return nil, err
+		}
+	}
+	if och != nil {
+		if org, err = c.finish(ctx, oe, ost, och); err != nil {
+			return nil, err
+		}
+	}
+	if ix := oe.index.Load(); ix != nil && ix.project == project && ix.org == org {
+		return ix, nil
+	}
+	ix := &Index{project: project, org: org}
+	oe.index.Store(ix)
+	return ix, nil
+}
+
+// orgEntry returns the entry of organizationID, creating it (and evicting the
+// least recently used one when full) on first use.
+func (c *Cache) orgEntry(organizationID string) *entry {
+	if e := (*c.orgs.Load())[organizationID]; e != nil {
+		return e
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := *c.orgs.Load()
+	if e := old[organizationID]; e != nil {
+		return e
+	}
+	orgs := make(map[string]*entry, min(len(old)+1, c.maxOrgs))
+	for id, x := range old {
+		orgs[id] = x
+	}
+	for len(orgs) >= c.maxOrgs {
+		var oldest *entry
+		for _, x := range orgs {
+			if oldest == nil || x.lastUsed.Load() < oldest.lastUsed.Load() {
+				oldest = x
+			}
+		}
+		delete(orgs, oldest.orgID)
+	}
+	e := newEntry("org:"+organizationID, organizationID)
+	e.lastUsed.Store(c.now().UnixNano()) // the newest entry is not the one to evict
+	orgs[organizationID] = e
+	c.orgs.Store(&orgs)
+	return e
+}
+
+// begin returns e's policy when it is usable at now, starting a background
+// refresh when one is due. When e has no usable policy it starts (or joins)
+// the fetch of e and returns the channel to wait on with finish, unless a
+// recent failure is remembered: then it returns that failure.
+func (c *Cache) begin(e *entry, now time.Time) (*entryState, *compiled, <-chan singleflight.Result, error) {
+	if !e.used.Load() {
+		e.used.Store(true)
+	}
+	if n := now.UnixNano(); n-e.lastUsed.Load() >= int64(time.Millisecond) {
+		e.lastUsed.Store(n)
+	}
+	st := e.state.Load()
+	if st.policy != nil && now.Sub(st.fetchedAt) <= c.maxStaleness {
+		if !now.Before(st.nextAttempt) {
+			c.refreshAsync(e)
+		}
+		return st, st.policy, nil, nil
+	}
+	if st.err != nil && now.Before(st.nextAttempt) {
+		return st, nil, nil, c.unavailable(e, st.err)
+	}
+	return st, nil, c.sf.DoChan(e.key, func() (any, error) { return c.fetch(e) }), nil
+}
+
+// finish waits for the fetch begin started for e, whose state was st.
+func (c *Cache) finish(ctx context.Context, e *entry, st *entryState, ch <-chan singleflight.Result) (*compiled, error) {
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, c.unavailable(e, r.Err)
+		}
+		fresh := r.Val.(*entryState)
+		// The shared fetch may have run for an entry that was evicted and
+		// created again meanwhile: record its result here too.
+		e.state.CompareAndSwap(st, fresh)
+		return fresh.policy, nil
+	case <-ctx.Done():
+		return nil, c.unavailable(e, ctx.Err())
+	}
+}
+
+func (c *Cache) unavailable(e *entry, cause error) error {
+	if e.orgID == "" {
+		return &unavailableError{policy: "project policy", cause: cause}
+	}
+	return &unavailableError{policy: "policy of organization " + quoteField(e.orgID), cause: cause}
+}
+
+// unavailableError is the ErrPolicyUnavailable error of one policy. It
+// matches the categories of its cause (client.ErrUnavailable,
+// context.DeadlineExceeded, ErrClosed...) except the forbidden ones: a 403
+// answered by a policy endpoint refuses the fetch, not the member, and must
+// not read as a denial of the check.
+type unavailableError struct {
+	policy string
+	cause  error
+}
+
+func (e *unavailableError) Error() string {
+	return "rbac: policy unavailable: " + e.policy + ": " + e.cause.Error()
+}
+
+func (e *unavailableError) Is(target error) bool {
+	switch target {
+	case ErrPolicyUnavailable:
+		return true
+	case ErrForbidden, ErrTenancy, ErrPermissionDenied, client.ErrForbidden:
+		return false
+	}
+	return errors.Is(e.cause, target)
+}
+
+func (e *unavailableError) As(target any) bool { return errors.As(e.cause, target) }
+
+// enter registers a goroutine or fetch with Close; it reports false once the
+// Cache is closed.
+func (c *Cache) enter() bool {
+	c.life.Lock()
+	defer c.life.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+// fetch fetches and compiles e's policy and records the outcome in e. Callers
+// share it through c.sf.
+func (c *Cache) fetch(e *entry) (*entryState, error) {
+	if !c.enter() {
+		return nil, ErrClosed
+	}
+	defer c.wg.Done()
+	ctx, cancel := context.WithTimeout(c.ctx, c.fetchTimeout)
+	defer cancel()
+
+	var policy *compiled
+	var err error
+	if e.orgID == "" {
+		var resp *client.PolicyResponse
+		if resp, err = c.client.RBAC.Policy(ctx); err == nil {
+			if resp == nil || resp.Policy == nil {
+				err = errors.New("rbac: policy response without policy")
+			} else {
+				policy = compileRoles(resp.Policy.Roles)
+			}
+		}
+	} else {
+		var resp *client.OrgPolicyResponse
+		if resp, err = c.client.RBAC.OrgPolicy(ctx, e.orgID); err == nil {
+			// Organization roles only add grants: an absent org_policy is an
+			// organization without custom roles.
+			var roles []client.Role
+			if resp != nil && resp.OrgPolicy != nil {
+				roles = resp.OrgPolicy.Roles
+			}
+			policy = compileRoles(roles)
+		}
+	}
+
+	now := c.now()
+	old := e.state.Load()
+	if err != nil {
+		if c.ctx.Err() != nil {
+			return nil, ErrClosed
+		}
+		failures := old.failures + 1
+		e.state.Store(&entryState{
+			policy:      old.policy,
+			fetchedAt:   old.fetchedAt,
+			nextAttempt: now.Add(c.backoff(failures)),
+			failures:    failures,
+			err:         err,
+		})
+		c.log.Warn("rbac: policy fetch failed", "policy", e.key, "failures", failures,
+			"have_policy", old.policy != nil, "error", err)
+		return nil, err
+	}
+	st := &entryState{policy: policy, fetchedAt: now, nextAttempt: now.Add(c.refreshInterval)}
+	e.state.Store(st)
+	if old.failures > 0 {
+		c.log.Info("rbac: policy fetch recovered", "policy", e.key, "failures", old.failures)
+	}
+	return st, nil
+}
+
+// backoff is the delay before the next fetch after failures consecutive
+// failures.
+func (c *Cache) backoff(failures int) time.Duration {
+	shift := min(failures-1, maxBackoffShift)
+	d := c.retryInterval << shift
+	if d <= 0 || d > c.refreshInterval {
+		d = c.refreshInterval
+	}
+	return d
+}
+
+// refreshAsync starts a background refresh of e unless one is running.
+func (c *Cache) refreshAsync(e *entry) {
+	if !e.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	if !c.enter() {
+		e.refreshing.Store(false)
+		return
+	}
+	go func() {
+		defer c.wg.Done()
+		defer e.refreshing.Store(false)
+		_ = c.refreshEntry(e)
+	}()
+}
+
+// refreshEntry fetches e now, sharing a fetch already in flight.
+func (c *Cache) refreshEntry(e *entry) error {
+	st := e.state.Load()
+	v, err, _ := c.sf.Do(e.key, func() (any, error) { return c.fetch(e) })
+	if err != nil {
+		return c.unavailable(e, err)
+	}
+	e.state.CompareAndSwap(st, v.(*entryState))
+	return nil
+}
+
+// Refresh fetches again, now, every policy the Cache holds (the project's and
+// those of the organizations not evicted), ignoring any retry delay, and
+// waits for the fetches. It returns the failures joined (each wrapping
+// ErrPolicyUnavailable); a failed refresh keeps the previous policy in use
+// until it is older than MaxStaleness.
+func (c *Cache) Refresh(ctx context.Context) error {
+	return c.refreshRound(ctx, false)
+}
+
+// loop refreshes the policies used since the previous round every
+// RefreshInterval until Close.
+func (c *Cache) loop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.refreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			_ = c.refreshRound(c.ctx, true)
+		}
+	}
+}
+
+// refreshRound refreshes the cached policies: all of them, or with onlyUsed
+// those used since the previous such round whose policy is not recent.
+func (c *Cache) refreshRound(ctx context.Context, onlyUsed bool) error {
+	orgs := *c.orgs.Load()
+	entries := make([]*entry, 0, len(orgs)+1)
+	entries = append(entries, c.project)
+	for _, e := range orgs {
+		entries = append(entries, e)
+	}
+
+	now := c.now()
+	todo := entries[:0]
+	for _, e := range entries {
+		st := e.state.Load()
+		if onlyUsed {
+			if !e.used.Swap(false) {
+				continue
+			}
+			if st.policy != nil && st.err == nil && now.Sub(st.fetchedAt) < c.refreshInterval/2 {
+				continue // refreshed on demand moments ago
+			}
+		} else if st.policy == nil && st.err == nil {
+			continue // created but never fetched: nothing to refresh
+		}
+		todo = append(todo, e)
+	}
+
+	var (
+		errMu sync.Mutex
+		errs  []error
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, refreshConcurrency)
+	)
+	for _, e := range todo {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return errors.Join(append(errs, c.unavailable(e, ctx.Err()))...)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := c.refreshEntry(e); err != nil {
+				errMu.Lock()
+				errs = append(errs, err)
+				errMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close stops the background refresher and waits for running fetches, which
+// it cancels. Policies already cached stay usable until they are older than
+// MaxStaleness; fetches are no longer made (ErrClosed). Close is idempotent
+// and always returns nil.
+func (c *Cache) Close() error {
+	c.life.Lock()
+	if c.closed {
+		c.life.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.life.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	return nil
+}
