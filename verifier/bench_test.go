@@ -1,0 +1,294 @@
+package verifier
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/stytchguard/stytchguard/client"
+)
+
+// The benchmarks below share one file so a single run yields the ratios the
+// project holds itself to: Verify on a cache miss against the floor (one
+// RSA-2048 PKCS#1 v1.5 verification plus the SHA-256 of the same token's
+// signing input), and Verify on a cache hit against the same floor.
+
+// newBenchEnv is newEnv on the real clock (as in production; the fake
+// clock's mutex would be measured otherwise) with the given cache size.
+func newBenchEnv(b *testing.B, cacheSize int) *env {
+	return newEnv(b, func(c *Config) {
+		c.Now = nil
+		c.CacheSize = cacheSize
+	})
+}
+
+// benchPool returns n distinct valid tokens minted outside the timer,
+// valid for the next four minutes of real time.
+func benchPool(b *testing.B, e *env, n int) []string {
+	b.Helper()
+	toks := make([]string, n)
+	for i := range toks {
+		c := e.claims(time.Now().Add(-time.Minute))
+		c["jti_seq"] = i // distinct payloads
+		toks[i] = e.sign(b, c, nil)
+	}
+	return toks
+}
+
+// BenchmarkFloor is the physical floor of one verification.
+func BenchmarkFloor(b *testing.B) {
+	e := newBenchEnv(b, 0)
+	tok := benchPool(b, e, 1)[0]
+	key, _, _ := keys(b)
+	i := strings.LastIndexByte(tok, '.')
+	input := tok[:i]
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		sum := sha256.Sum256([]byte(input))
+		if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyMiss verifies a different token every iteration with the
+// cache disabled: the full local path.
+func BenchmarkVerifyMiss(b *testing.B) {
+	e := newBenchEnv(b, -1)
+	toks := benchPool(b, e, 256)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, err := e.v.Verify(ctx, toks[i%len(toks)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkVerifyMissCached is a miss with the cache on: a pool twice the
+// cache size cycled in order never hits (insertion-order eviction), so each
+// iteration pays verification plus the insert.
+func BenchmarkVerifyMissCached(b *testing.B) {
+	e := newBenchEnv(b, 64)
+	toks := benchPool(b, e, 256)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, err := e.v.Verify(ctx, toks[i%len(toks)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkVerifyHit verifies tokens already in the cache.
+func BenchmarkVerifyHit(b *testing.B) {
+	e := newBenchEnv(b, 0)
+	toks := benchPool(b, e, 16)
+	ctx := context.Background()
+	for _, t := range toks {
+		if _, _, err := e.v.Verify(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, err := e.v.Verify(ctx, toks[i%len(toks)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkVerifyMissParallel is BenchmarkVerifyMiss on every core.
+func BenchmarkVerifyMissParallel(b *testing.B) {
+	e := newBenchEnv(b, -1)
+	toks := benchPool(b, e, 256)
+	ctx := context.Background()
+	var next atomic.Uint64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			if _, _, err := e.v.Verify(ctx, toks[i%uint64(len(toks))]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkVerifyHitParallel is BenchmarkVerifyHit on every core.
+func BenchmarkVerifyHitParallel(b *testing.B) {
+	e := newBenchEnv(b, 0)
+	toks := benchPool(b, e, 16)
+	ctx := context.Background()
+	for _, t := range toks {
+		if _, _, err := e.v.Verify(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Uint64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			if _, _, err := e.v.Verify(ctx, toks[i%uint64(len(toks))]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkFloorParallel is the floor on every core.
+func BenchmarkFloorParallel(b *testing.B) {
+	e := newBenchEnv(b, 0)
+	tok := benchPool(b, e, 1)[0]
+	key, _, _ := keys(b)
+	i := strings.LastIndexByte(tok, '.')
+	input := tok[:i]
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			sum := sha256.Sum256([]byte(input))
+			if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkGolangJWTParse is a reference point, not a target: golang-jwt's
+// ParseWithClaims into client.Claims with RS256 only and no claim checks
+// beyond its defaults, i.e. what any verifier built on it pays at least.
+func BenchmarkGolangJWTParse(b *testing.B) {
+	e := newBenchEnv(b, -1)
+	toks := benchPool(b, e, 256)
+	key, _, _ := keys(b)
+	p := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}))
+	keyFunc := func(*jwt.Token) (any, error) { return &key.PublicKey, nil }
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		var c client.Claims
+		if _, err := p.ParseWithClaims(toks[i%len(toks)], &c, keyFunc); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkRatio interleaves the floor, a cache miss and a batch of cache
+// hits inside every iteration and reports their ratios as metrics
+// ("miss/floor", "hit/floor"), so that load from other processes affects
+// the floor and the measured paths alike. The per-op timers cost well
+// under 1% of a verification; hits are timed in batches of 32.
+func BenchmarkRatio(b *testing.B) {
+	benchRatio(b, false)
+}
+
+// BenchmarkRatioParallel is BenchmarkRatio on every core.
+func BenchmarkRatioParallel(b *testing.B) {
+	benchRatio(b, true)
+}
+
+func benchRatio(b *testing.B, parallel bool) {
+	miss := newBenchEnv(b, -1)
+	hit := newBenchEnv(b, 0)
+	toks := benchPool(b, miss, 256)
+	hot := benchPool(b, hit, 32)
+	ctx := context.Background()
+	for _, t := range hot {
+		if _, _, err := hit.v.Verify(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	key, _, _ := keys(b)
+	type floorInput struct {
+		input string
+		sig   []byte
+	}
+	floors := make([]floorInput, len(toks))
+	for i, tok := range toks {
+		j := strings.LastIndexByte(tok, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(tok[j+1:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		floors[i] = floorInput{tok[:j], sig}
+	}
+	var floorNS, missNS, hitNS, n atomic.Int64
+	var next atomic.Uint64
+	work := func() error {
+		i := next.Add(1)
+		f := floors[i%uint64(len(floors))]
+		t0 := time.Now()
+		sum := sha256.Sum256([]byte(f.input))
+		if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, sum[:], f.sig); err != nil {
+			return err
+		}
+		t1 := time.Now()
+		if _, _, err := miss.v.Verify(ctx, toks[i%uint64(len(toks))]); err != nil {
+			return err
+		}
+		t2 := time.Now()
+		for _, t := range hot {
+			if _, _, err := hit.v.Verify(ctx, t); err != nil {
+				return err
+			}
+		}
+		t3 := time.Now()
+		floorNS.Add(int64(t1.Sub(t0)))
+		missNS.Add(int64(t2.Sub(t1)))
+		hitNS.Add(int64(t3.Sub(t2)) / int64(len(hot)))
+		n.Add(1)
+		return nil
+	}
+	b.ReportAllocs()
+	if parallel {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := work(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	} else {
+		for b.Loop() {
+			if err := work(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if c := float64(n.Load()); c > 0 {
+		f := float64(floorNS.Load())
+		b.ReportMetric(f/c, "floor-ns")
+		b.ReportMetric(float64(missNS.Load())/c, "miss-ns")
+		b.ReportMetric(float64(hitNS.Load())/c, "hit-ns")
+		b.ReportMetric(float64(missNS.Load())/f, "miss/floor")
+		b.ReportMetric(float64(hitNS.Load())/f, "hit/floor")
+	}
+}

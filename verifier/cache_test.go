@@ -1,0 +1,178 @@
+package verifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+func TestCacheServesCopies(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	tok := e.sign(t, e.claims(iat0), nil)
+	ms1, c1, err := e.v.Verify(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms1.MemberID = "member-test-evil" // the caller's copy only
+	c1.Subject = "member-test-evil"
+	ms2, c2, err := e.v.Verify(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms2.MemberID != "member-test-1" || c2.Subject != "member-test-1" {
+		t.Fatalf("a caller's change leaked into the cache: %q %q", ms2.MemberID, c2.Subject)
+	}
+	if ms1 == ms2 || c1 == c2 {
+		t.Fatal("cache returned the same pointers twice")
+	}
+	if e.v.cache.len() != 1 {
+		t.Fatalf("cache holds %d entries, want 1", e.v.cache.len())
+	}
+}
+
+func TestCacheSecurity(t *testing.T) {
+	ctx := context.Background()
+	exp0 := iat0.Add(5 * time.Minute)
+
+	// A cached token is not served at or past exp + leeway.
+	t.Run("no_entry_outlives_its_token", func(t *testing.T) {
+		e := newEnv(t, nil)
+		tok := e.sign(t, e.claims(iat0), nil)
+		if _, _, err := e.v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Set(exp0.Add(DefaultLeeway))
+		if _, _, err := e.v.Verify(ctx, tok); !errors.Is(err, ErrExpired) {
+			t.Fatalf("Verify after expiry = %v, want ErrExpired", err)
+		}
+	})
+	// The maximum age applies to cached tokens too.
+	t.Run("max_age_applies_to_hits", func(t *testing.T) {
+		e := newEnv(t, nil)
+		tok := e.sign(t, e.claims(iat0), nil)
+		if _, _, err := e.v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.v.VerifyMaxAge(ctx, tok, 30*time.Second); !errors.Is(err, ErrTooOld) {
+			t.Fatalf("VerifyMaxAge on a cached token = %v, want ErrTooOld", err)
+		}
+	})
+	// A token differing from a cached one (forged signature) is verified on its own.
+	t.Run("different_string_never_shares_entry", func(t *testing.T) {
+		e := newEnv(t, nil)
+		tok := e.sign(t, e.claims(iat0), nil)
+		if _, _, err := e.v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.v.Verify(ctx, tamper(tok, 2)); !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("tampered copy of a cached token = %v, want ErrBadSignature", err)
+		}
+	})
+	// A key removed from the JWKS stops its cached tokens at the next refresh.
+	t.Run("unpublished_key_revokes_cached_tokens", func(t *testing.T) {
+		e := newEnv(t, nil)
+		tok := e.sign(t, e.claims(iat0), nil)
+		if _, _, err := e.v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.srv.RotateKey(); err != nil {
+			t.Fatal(err)
+		}
+		e.srv.UnpublishKey(e.kid)
+		if err := e.v.sharedFetch(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.v.Verify(ctx, tok); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("Verify with an unpublished key = %v, want ErrUnknownKey", err)
+		}
+	})
+	// Keys beyond the maximum staleness stop cached tokens too.
+	t.Run("stale_keys_stop_hits", func(t *testing.T) {
+		e := newEnv(t, func(c *Config) { c.JWKSMaxStaleness = time.Minute })
+		tok := e.sign(t, e.claims(iat0), nil)
+		if _, _, err := e.v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		e.srv.SetFault(stytchtest.EndpointJWKS, stytchtest.Fault{Status: 503})
+		e.clock.Advance(time.Minute + time.Second)
+		if _, _, err := e.v.Verify(ctx, tok); !errors.Is(err, ErrKeysUnavailable) {
+			t.Fatalf("Verify with stale keys = %v, want ErrKeysUnavailable", err)
+		}
+	})
+}
+
+func TestCacheBounded(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.CacheSize = 4 })
+	ctx := context.Background()
+	for i := range 10 {
+		c := e.claims(iat0)
+		c["n"] = i
+		if _, _, err := e.v.Verify(ctx, e.sign(t, c, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.v.cache.len(); n > 4 {
+		t.Fatalf("cache holds %d entries, want at most 4", n)
+	}
+}
+
+func TestCacheLargeShards(t *testing.T) {
+	c := newTokenCache(10000)
+	if len(c.shards) != 16 {
+		t.Fatalf("%d shards, want 16", len(c.shards))
+	}
+	for i := range 20000 {
+		c.put(fmt.Sprintf("token-%d", i), &cacheEntry{})
+	}
+	if n := c.len(); n > 10000+16 || n < 9000 {
+		t.Fatalf("cache holds %d entries, want about 10000", n)
+	}
+}
+
+func TestCacheDisabled(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.CacheSize = -1 })
+	if e.v.cache != nil {
+		t.Fatal("negative CacheSize kept a cache")
+	}
+	tok := e.sign(t, e.claims(iat0), nil)
+	for range 2 {
+		if _, _, err := e.v.Verify(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCacheKeyIdentity: cached tokens survive a refresh that republishes
+// the same key, and stop when a different key appears under their kid.
+func TestCacheKeyIdentity(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	tok := e.sign(t, e.claims(iat0), nil)
+	if _, _, err := e.v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	entry := e.v.cache.get(tok)
+	if err := e.v.sharedFetch(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if !e.v.servable(entry, e.clock.Now(), 0) {
+		t.Fatal("an unchanged key invalidated the cached token")
+	}
+	// The kid now names another key: the token must be verified again, and fails.
+	_, other, _ := keys(t)
+	e.srv.PublishKey(&other.PublicKey, e.kid)
+	if err := e.v.sharedFetch(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if e.v.servable(entry, e.clock.Now(), 0) {
+		t.Fatal("cached token served after its kid changed key")
+	}
+	if _, _, err := e.v.Verify(ctx, tok); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("Verify after the key changed = %v, want ErrBadSignature", err)
+	}
+}

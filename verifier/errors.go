@@ -1,0 +1,143 @@
+package verifier
+
+import (
+	"errors"
+
+	"github.com/stytchguard/stytchguard/client"
+)
+
+// category is a sentinel error that belongs to zero or more parent
+// categories: errors.Is(child, parent) reports true for each parent.
+type category struct {
+	msg     string
+	parents []error
+}
+
+func (c *category) Error() string { return c.msg }
+
+// Unwrap returns the parent categories, so errors.Is walks up to them.
+func (c *category) Unwrap() []error { return c.parents }
+
+func newCategory(msg string, parents ...error) error {
+	return &category{msg: msg, parents: parents}
+}
+
+// Category sentinels. Callers branch on them with errors.Is to choose a
+// response: every token problem is an ErrInvalidToken (401), and
+// ErrKeysUnavailable means the verifier could not decide locally (ask Stytch
+// or answer 503).
+var (
+	// ErrInvalidToken is the category of every error that says the token
+	// itself is not acceptable locally. ErrExpired and ErrTooOld are in this
+	// category too; CanRefreshRemotely tells them apart from forgeries.
+	ErrInvalidToken = newCategory("verifier: invalid session JWT")
+
+	// ErrKeysUnavailable reports that no usable signing keys are held: the
+	// JWKS has not been fetched successfully yet, or the last good set is
+	// older than the maximum staleness. The token may be valid; only the
+	// remote Authenticate can tell.
+	ErrKeysUnavailable = newCategory("verifier: signing keys unavailable")
+)
+
+// Specific reasons. Each is also an ErrInvalidToken.
+var (
+	// ErrExpired reports a token whose signature, algorithm, issuer and
+	// audience are valid but whose exp (plus leeway) has passed. The remote
+	// Authenticate can refresh it while the session lives.
+	ErrExpired = newCategory("verifier: session JWT expired", ErrInvalidToken)
+
+	// ErrTooOld reports a valid token whose iat is further in the past than
+	// the maximum token age the caller allows. It also matches
+	// client.ErrJWTTooOld.
+	ErrTooOld = newCategory("verifier: session JWT too old", ErrInvalidToken, client.ErrJWTTooOld)
+
+	// ErrMalformed reports a token that is not three strict base64url
+	// segments of JSON objects.
+	ErrMalformed = newCategory("verifier: malformed session JWT", ErrInvalidToken)
+
+	// ErrTokenTooLarge reports a token longer than the 8 KiB cap; it is
+	// rejected before any decoding.
+	ErrTokenTooLarge = newCategory("verifier: session JWT too large", ErrInvalidToken)
+
+	// ErrBadSignature reports a signature that does not verify with the key
+	// named by kid.
+	ErrBadSignature = newCategory("verifier: bad signature", ErrInvalidToken)
+
+	// ErrUnknownKey reports a kid that is not in the held JWKS, even after
+	// the shared refetch (or when the refetch is rate-limited, fails or times
+	// out). Stytch publishes keys long before signing with them, so such a
+	// token is forged.
+	ErrUnknownKey = newCategory("verifier: unknown signing key", ErrInvalidToken)
+
+	// ErrAlgorithm reports an alg other than RS256.
+	ErrAlgorithm = newCategory("verifier: signing algorithm not allowed", ErrInvalidToken)
+
+	// ErrForbiddenHeader reports a header that is never acceptable: crit, b64,
+	// jku, jwk, x5u, x5c, zip, a duplicated header key, or a missing or
+	// non-string kid.
+	ErrForbiddenHeader = newCategory("verifier: forbidden JWT header", ErrInvalidToken)
+
+	// ErrIssuer reports an iss other than stytch.com/<project_id> or the
+	// configured custom-domain issuer.
+	ErrIssuer = newCategory("verifier: wrong issuer", ErrInvalidToken)
+
+	// ErrAudience reports an aud that does not contain the project id.
+	ErrAudience = newCategory("verifier: wrong audience", ErrInvalidToken)
+
+	// ErrClaims reports missing, mistyped, duplicated or inconsistent claims
+	// (sub, the Stytch session and organization claims, exp, iat, nbf, a
+	// lifetime longer than five minutes, malformed session timestamps).
+	ErrClaims = newCategory("verifier: invalid claims", ErrInvalidToken)
+
+	// ErrNotYetValid reports an iat or nbf in the future beyond the leeway.
+	ErrNotYetValid = newCategory("verifier: session JWT not valid yet", ErrInvalidToken)
+)
+
+// ErrNoClient is returned by AuthenticateJWT when the remote Authenticate is
+// needed but the Verifier has neither a Config.Client nor a Config.Secret.
+var ErrNoClient = errors.New("verifier: remote authenticate needs Config.Client or Config.Secret")
+
+// TokenError is the error type Verify returns. Reason is one of the sentinels
+// of this package (ErrMalformed, ErrExpired, ErrKeysUnavailable, ...); Detail
+// is a fixed description written by this package; Err, when set, is the
+// underlying cause. Error() never contains any part of the token: neither the
+// cause's text nor attacker-chosen header values are printed.
+type TokenError struct {
+	Reason error
+	Detail string
+	Err    error
+}
+
+// Error returns the reason and the fixed detail.
+func (e *TokenError) Error() string {
+	if e.Detail == "" {
+		return e.Reason.Error()
+	}
+	return e.Reason.Error() + ": " + e.Detail
+}
+
+// Unwrap returns the reason and the cause, so errors.Is matches the reason's
+// categories and errors.As reaches the cause.
+func (e *TokenError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Reason}
+	}
+	return []error{e.Reason, e.Err}
+}
+
+func tokenErr(reason error, detail string) error {
+	return &TokenError{Reason: reason, Detail: detail}
+}
+
+func tokenErrCause(reason error, detail string, cause error) error {
+	return &TokenError{Reason: reason, Detail: detail, Err: cause}
+}
+
+// CanRefreshRemotely reports whether the remote Authenticate can succeed where
+// local verification failed with err: the token is authentic but expired or
+// too old, or no usable keys were available to check it. It is false for nil
+// and for every forgery (bad signature, unknown key, wrong alg, issuer or
+// audience, malformed token), which must be rejected without a network call.
+func CanRefreshRemotely(err error) bool {
+	return errors.Is(err, ErrExpired) || errors.Is(err, ErrTooOld) || errors.Is(err, ErrKeysUnavailable)
+}

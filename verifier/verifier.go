@@ -1,0 +1,316 @@
+package verifier
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
+
+	"github.com/stytchguard/stytchguard/client"
+)
+
+// Verifier verifies Stytch B2B session JWTs locally against a cached JWKS.
+// It is safe for concurrent use. Close stops its background refresh.
+type Verifier struct {
+	projectID    string
+	issuer       string
+	customIssuer string
+	jwksURL      string
+	httpClient   *http.Client
+	ownTransport *http.Transport
+	leeway       time.Duration
+	now          func() time.Time
+	remote       *client.Client
+	authorizer   Authorizer
+	log          *slog.Logger
+
+	refreshInterval time.Duration
+	fetchTimeout    time.Duration
+	maxStale        time.Duration
+	retryMin        time.Duration
+	retryMax        time.Duration
+
+	parser  *jwt.Parser
+	keys    atomic.Pointer[keySnapshot]
+	flight  singleflight.Group
+	limiter *rate.Limiter
+	cache   *tokenCache
+
+	statusMu sync.Mutex
+	status   JWKSStatus
+
+	// life is the Verifier's lifetime, cancelled by Close; background and
+	// shared fetches derive their contexts from it.
+	life      context.Context
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeMu   sync.RWMutex
+	closed    bool
+	closeOnce sync.Once
+	loopWG    sync.WaitGroup
+	fetchWG   sync.WaitGroup
+}
+
+// New validates cfg, fetches the JWKS once (bounded by ctx and
+// JWKSFetchTimeout) and starts the background refresh. When that first fetch
+// fails, New still succeeds unless cfg.RequireJWKS is set; the background
+// retries with backoff and Verify returns ErrKeysUnavailable until a good key
+// set arrives. Errors: a missing ProjectID, an invalid BaseURL or an
+// out-of-range duration; with RequireJWKS, an error matching
+// ErrKeysUnavailable.
+func New(ctx context.Context, cfg Config) (*Verifier, error) {
+	if cfg.ProjectID == "" {
+		return nil, errors.New("verifier: empty ProjectID")
+	}
+	if strings.ContainsAny(cfg.ProjectID, "/?#% \t\r\n") {
+		return nil, errors.New("verifier: ProjectID contains characters not allowed in a project id")
+	}
+	base, err := client.ResolveBaseURL(cfg.ProjectID, strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("verifier: invalid BaseURL: %w", err)
+	}
+	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
+		return nil, fmt.Errorf("verifier: Leeway must be between 0 and %v", MaxLeeway)
+	}
+	for _, d := range []time.Duration{cfg.JWKSRefreshInterval, cfg.JWKSFetchTimeout, cfg.JWKSMaxStaleness, cfg.UnknownKIDWindow, cfg.JWKSRetryMin, cfg.JWKSRetryMax} {
+		if d < 0 {
+			return nil, errors.New("verifier: JWKS durations must not be negative")
+		}
+	}
+
+	v := &Verifier{
+		projectID:       cfg.ProjectID,
+		issuer:          "stytch.com/" + cfg.ProjectID,
+		customIssuer:    cfg.CustomDomainIssuer,
+		jwksURL:         base + jwksPath(url.PathEscape(cfg.ProjectID)),
+		httpClient:      cfg.HTTPClient,
+		leeway:          orDefault(cfg.Leeway, DefaultLeeway),
+		now:             cfg.Now,
+		remote:          cfg.Client,
+		authorizer:      cfg.Authorizer,
+		log:             cfg.Logger,
+		refreshInterval: orDefault(cfg.JWKSRefreshInterval, DefaultJWKSRefreshInterval),
+		fetchTimeout:    orDefault(cfg.JWKSFetchTimeout, DefaultJWKSFetchTimeout),
+		maxStale:        orDefault(cfg.JWKSMaxStaleness, DefaultJWKSMaxStaleness),
+		retryMin:        orDefault(cfg.JWKSRetryMin, DefaultJWKSRetryMin),
+		retryMax:        orDefault(cfg.JWKSRetryMax, DefaultJWKSRetryMax),
+		done:            make(chan struct{}),
+	}
+	if v.retryMax < v.retryMin {
+		v.retryMax = v.retryMin
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.log == nil {
+		v.log = slog.New(slog.DiscardHandler)
+	}
+	if v.httpClient == nil {
+		v.ownTransport = http.DefaultTransport.(*http.Transport).Clone()
+		v.httpClient = &http.Client{Transport: v.ownTransport}
+	}
+	if v.remote == nil && cfg.Secret != "" {
+		v.remote, err = client.New(client.Config{
+			ProjectID:  cfg.ProjectID,
+			Secret:     cfg.Secret,
+			BaseURL:    base,
+			HTTPClient: cfg.HTTPClient,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("verifier: building the API client: %w", err)
+		}
+	}
+	window := orDefault(cfg.UnknownKIDWindow, DefaultUnknownKIDWindow)
+	v.limiter = rate.NewLimiter(rate.Every(window), 1)
+	switch {
+	case cfg.CacheSize == 0:
+		v.cache = newTokenCache(DefaultCacheSize)
+	case cfg.CacheSize > 0:
+		v.cache = newTokenCache(cfg.CacheSize)
+	}
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithStrictDecoding(),
+		jwt.WithoutClaimsValidation(), // validate applies the claim rules itself
+	)
+	v.life, v.cancel = context.WithCancel(context.Background())
+
+	firstErr := v.fetchJWKS(ctx)
+	if firstErr != nil && cfg.RequireJWKS {
+		_ = v.Close()
+		return nil, fmt.Errorf("%w: first JWKS fetch: %w", ErrKeysUnavailable, firstErr)
+	}
+	v.loopWG.Add(1)
+	go v.refreshLoop(firstErr == nil)
+	return v, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Close stops the background refresh, cancels fetches in flight, waits for
+// them, and releases the private HTTP client's idle connections. Verify
+// keeps using the keys already held (until they become stale) but never
+// fetches again. Close is idempotent and always returns nil.
+func (v *Verifier) Close() error {
+	v.closeOnce.Do(func() {
+		v.closeMu.Lock()
+		v.closed = true
+		v.closeMu.Unlock()
+		v.cancel()
+		close(v.done)
+		v.loopWG.Wait()
+		v.fetchWG.Wait()
+		if v.ownTransport != nil {
+			v.ownTransport.CloseIdleConnections()
+		}
+	})
+	return nil
+}
+
+// Verify checks sessionJWT locally, with no age limit beyond exp, and
+// returns the session and the claims. It makes no network call, except that
+// an unknown kid (or a missing key set) may trigger one JWKS refetch shared
+// with all concurrent callers and rate-limited to one per
+// Config.UnknownKIDWindow; ctx bounds the wait for it.
+//
+// The returned values are shallow copies owned by the caller; their slices,
+// maps and time pointers are shared with the verified-token cache and must
+// be treated as read-only.
+//
+// Errors are *TokenError values; branch with errors.Is on ErrInvalidToken
+// (and the specific reasons), ErrKeysUnavailable, and CanRefreshRemotely.
+func (v *Verifier) Verify(ctx context.Context, sessionJWT string) (*client.MemberSession, *client.Claims, error) {
+	return v.VerifyMaxAge(ctx, sessionJWT, 0)
+}
+
+// VerifyMaxAge is Verify with a maximum token age: a token whose iat is more
+// than maxAge before now fails with ErrTooOld (which also matches
+// client.ErrJWTTooOld). maxAge zero means no age limit; a negative maxAge is
+// treated as zero.
+func (v *Verifier) VerifyMaxAge(ctx context.Context, sessionJWT string, maxAge time.Duration) (*client.MemberSession, *client.Claims, error) {
+	if len(sessionJWT) > MaxTokenLength {
+		return nil, nil, tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
+	}
+	now := v.now()
+	if v.cache != nil {
+		if e := v.cache.get(sessionJWT); e != nil && v.servable(e, now, maxAge) {
+			out := e.res
+			return &out.session, &out.claims, nil
+		}
+	}
+	e, err := v.verify(ctx, sessionJWT, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if maxAge > 0 && e.iat.Add(maxAge).Before(now) {
+		if v.cache != nil {
+			v.cache.put(sessionJWT, e) // authentic: other callers may allow its age
+		}
+		return nil, nil, tokenErr(ErrTooOld, "iat older than the maximum token age")
+	}
+	if v.cache == nil {
+		return &e.res.session, &e.res.claims, nil // nothing else holds e
+	}
+	v.cache.put(sessionJWT, e)
+	out := e.res
+	return &out.session, &out.claims, nil
+}
+
+// servable reports whether a cached entry may answer now: the token has not
+// reached exp (no leeway: the cache never extends a token), is young enough,
+// and the same key is still published under its kid in a usable key set.
+func (v *Verifier) servable(e *cacheEntry, now time.Time, maxAge time.Duration) bool {
+	if !now.Before(e.exp) {
+		return false
+	}
+	if maxAge > 0 && e.iat.Add(maxAge).Before(now) {
+		return false
+	}
+	s := v.usableSnapshot(now)
+	return s != nil && s.keys[e.kid] == e.key
+}
+
+// verify runs the full check: character set, golang-jwt's parse (strict
+// base64url, RS256 only, one payload decode into tokenClaims), the header
+// rules and key lookup in the key function, the signature, then the claim
+// rules and the MemberSession mapping.
+func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*cacheEntry, error) {
+	if err := checkCharset(tok); err != nil {
+		return nil, err
+	}
+	tc := new(tokenClaims)
+	var kid string
+	var key *rsa.PublicKey
+	token, err := v.parser.ParseWithClaims(tok, tc, func(t *jwt.Token) (any, error) {
+		id, err := checkHeader(tok[:strings.IndexByte(tok, '.')], t.Header)
+		if err != nil {
+			return nil, err
+		}
+		kid = id
+		key, err = v.lookupKey(ctx, id)
+		return key, err
+	})
+	if err != nil {
+		return nil, classify(token, err)
+	}
+	if err := v.validate(tc, now); err != nil {
+		return nil, err
+	}
+	e := &cacheEntry{kid: kid, key: key, iat: tc.IssuedAt.Time, exp: tc.ExpiresAt.Time}
+	if err := memberSession(tc, &e.res.session, &e.times); err != nil {
+		return nil, err
+	}
+	e.res.claims = tc.Claims
+	return e, nil
+}
+
+// checkCharset rejects what golang-jwt's strict decoding would let through:
+// line breaks (Go's base64 decoders skip CR and LF even in strict mode) and
+// empty segments. Every other byte outside the base64url alphabet, padding
+// included, fails the strict decoding of its segment.
+func checkCharset(tok string) error {
+	if strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
+		return tokenErr(ErrMalformed, "line break in the token")
+	}
+	if tok == "" || tok[0] == '.' || tok[len(tok)-1] == '.' || strings.Contains(tok, "..") {
+		return tokenErr(ErrMalformed, "empty segment")
+	}
+	return nil
+}
+
+// classify maps a golang-jwt error to this package's reasons without keeping
+// its text, which can quote the token.
+func classify(token *jwt.Token, err error) error {
+	var te *TokenError
+	if errors.As(err, &te) {
+		return te
+	}
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return tokenErr(ErrMalformed, "not a JWS of base64url JSON segments")
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		if token != nil && token.Method != nil && token.Method.Alg() != jwt.SigningMethodRS256.Alg() {
+			return tokenErr(ErrAlgorithm, "alg is not RS256")
+		}
+		return tokenErr(ErrBadSignature, "signature does not verify")
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return tokenErr(ErrAlgorithm, "alg missing or unsupported")
+	}
+	return tokenErr(ErrMalformed, "unparsable token")
+}
