@@ -1,0 +1,166 @@
+package middleware_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/stytchtest"
+	"github.com/stytchguard/stytchguard/verifier"
+)
+
+// The benchmarks of this file are read as ratios against BenchmarkFloor, run
+// in the same invocation:
+//
+//	go test -run '^$' -bench . -benchmem ./middleware/
+
+// benchEnv is a guard on a chi route, with a real clock.
+func benchEnv(b *testing.B, noCache bool) (http.Handler, string) {
+	b.Helper()
+	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: signingKey(b)})
+	b.Cleanup(srv.Close)
+	srv.SetPolicy(testPolicy())
+	_, jwt, err := srv.NewSession(stytchtest.SessionSpec{OrganizationID: orgAcme, Roles: []string{"viewer", "editor"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := middleware.Config{
+		ProjectID: srv.ProjectID, Secret: srv.Secret, BaseURL: srv.URL,
+		OrganizationID: func(r *http.Request) string { return chi.URLParam(r, "orgID") },
+	}
+	if noCache {
+		v, err := verifier.New(context.Background(), verifier.Config{ProjectID: srv.ProjectID, BaseURL: srv.URL, CacheSize: -1, RequireJWKS: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = v.Close() })
+		cfg.Verifier = v
+	}
+	g, err := middleware.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = g.Close() })
+	r := chi.NewRouter()
+	r.With(g.Require("documents", "read")).Get("/orgs/{orgID}/documents", bareHandler)
+	// Warm the JWKS and the policy.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, guardedRequest(jwt))
+		if rec.Code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("guard never ready: %d %s", rec.Code, rec.Body.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return r, jwt
+}
+
+func bareHandler(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }
+
+func guardedRequest(jwt string) *http.Request {
+	r := httptest.NewRequest("GET", "/orgs/"+orgAcme+"/documents", nil)
+	r.Header.Set("Authorization", "Bearer "+jwt)
+	return r
+}
+
+// BenchmarkFloor is the physical floor of a local decision: one RSA-2048
+// PKCS#1 v1.5 verification and the SHA-256 of the same token's signing
+// input.
+func BenchmarkFloor(b *testing.B) {
+	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: signingKey(b)})
+	defer srv.Close()
+	_, jwt, err := srv.NewSession(stytchtest.SessionSpec{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dot := strings.LastIndexByte(jwt, '.')
+	input := jwt[:dot]
+	sig, err := base64.RawURLEncoding.DecodeString(jwt[dot+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := &signingKey(b).PublicKey
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		h := sha256.Sum256([]byte(input))
+		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBareHandler is the same chi route and recorder without a guard.
+func BenchmarkBareHandler(b *testing.B) {
+	r := chi.NewRouter()
+	r.Get("/orgs/{orgID}/documents", bareHandler)
+	req := guardedRequest("x.y.z")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
+
+// BenchmarkGuardHit is a full guarded request whose JWT is in the
+// verified-token cache.
+func BenchmarkGuardHit(b *testing.B) {
+	h, jwt := benchEnv(b, false)
+	req := guardedRequest(jwt)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}
+
+// BenchmarkGuardMiss is a full guarded request with the verified-token cache
+// off: every request verifies the JWT (signature, header, claims) locally.
+func BenchmarkGuardMiss(b *testing.B) {
+	h, jwt := benchEnv(b, true)
+	req := guardedRequest(jwt)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}
+
+// BenchmarkGuardHitParallel is BenchmarkGuardHit on every core.
+func BenchmarkGuardHitParallel(b *testing.B) {
+	h, jwt := benchEnv(b, false)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		req := guardedRequest(jwt)
+		for pb.Next() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatal(rec.Code)
+			}
+		}
+	})
+}

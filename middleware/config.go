@@ -1,0 +1,213 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/rbac"
+	"github.com/stytchguard/stytchguard/verifier"
+)
+
+// Defaults of the remote-call limits.
+const (
+	DefaultRemoteTimeout       = 3 * time.Second
+	DefaultRemoteMaxConcurrent = 64
+	DefaultRemoteCacheTTL      = 5 * time.Second
+	DefaultRemoteCacheSize     = 10000
+	DefaultBreakerFailures     = 5
+	DefaultBreakerOpenFor      = 5 * time.Second
+)
+
+// Config configures a Guard. Every zero value is a safe default or a
+// validation error, never a permissive setting.
+type Config struct {
+	// ProjectID is the Stytch project id. Required.
+	ProjectID string
+	// Secret is the project secret, used for the remote Authenticate and the
+	// policy fetches. Required unless Client is set.
+	Secret string
+	// BaseURL is the Stytch API base URL. Empty means the one chosen from
+	// ProjectID (live for "project-live-" ids, else test).
+	BaseURL string
+	// CustomDomainIssuer is a second accepted JWT issuer, for projects served
+	// through a custom domain (e.g. "https://auth.example.com"). Empty means
+	// only "stytch.com/<project_id>".
+	CustomDomainIssuer string
+	// HTTPClient carries every call to Stytch. Nil means private clients with
+	// timeouts.
+	HTTPClient *http.Client
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means the
+	// verifier's default (5 s).
+	Leeway time.Duration
+	// MaxTokenAge refreshes a session JWT through Stytch once its iat is
+	// older than this, bounding how long a revoked session keeps working.
+	// Zero means trust the JWT until its exp (at most 5 minutes).
+	MaxTokenAge time.Duration
+
+	// JWTCookie and TokenCookie are the session cookie names. Empty means
+	// DefaultJWTCookie and DefaultTokenCookie.
+	JWTCookie, TokenCookie string
+	// Cookies are the attributes of re-issued and cleared cookies.
+	Cookies CookieAttributes
+	// Extractors find the credential, first match wins. Nil means
+	// BearerExtractor then CookieExtractor: when both a header and cookies
+	// are present, the header wins.
+	Extractors []Extractor
+	// MaxCredentialBytes caps a credential before decoding. Zero means
+	// DefaultMaxCredentialBytes (8 KiB).
+	MaxCredentialBytes int
+	// GuardOPTIONS makes OPTIONS requests go through authentication. False
+	// (the zero value) lets them pass untouched, for CORS preflight.
+	GuardOPTIONS bool
+
+	// OrganizationID names the organization a guarded route acts on, e.g.
+	// func(r) string { return r.PathValue("orgID") }, for Require. Nil means
+	// the session's own organization. When set, an empty result is refused
+	// with 403 tenancy_mismatch (fail closed: the hook probably reads the
+	// wrong router or parameter); give routes without an organization in
+	// their path a Guard without the hook.
+	OrganizationID func(*http.Request) string
+	// ErrorHandler writes refusals. Nil means DefaultErrorHandler (with
+	// Realm).
+	ErrorHandler ErrorHandler
+	// Realm is the WWW-Authenticate realm of the default error handler.
+	// Empty means DefaultRealm.
+	Realm string
+	// Logger receives one Debug record per decision and Warn records for
+	// outages. Tokens, cookies and secrets are never logged. Nil means no
+	// logging.
+	Logger *slog.Logger
+	// OnDecision receives every decision, for metrics. Nil means none. It is
+	// called synchronously on the request goroutine.
+	OnDecision func(Decision)
+
+	// Client, Verifier and Policies let several Guards share one client,
+	// verifier or policy cache. Nil means the Guard builds its own and closes
+	// it on Close; shared ones are not closed by the Guard. A shared
+	// Verifier or Policies keeps its own settings: Leeway, Now,
+	// CustomDomainIssuer and HTTPClient here do not reach it. A shared
+	// Client must be for ProjectID; Secret, BaseURL and HTTPClient are then
+	// unused for API calls.
+	Client   *client.Client
+	Verifier *verifier.Verifier
+	Policies *rbac.Cache
+
+	// RemoteTimeout bounds each Authenticate call. Zero means
+	// DefaultRemoteTimeout (3 s). A call is retried at most once, on a 5xx
+	// or a timeout.
+	RemoteTimeout time.Duration
+	// RemoteMaxConcurrent bounds the Authenticate calls in flight. Zero means
+	// DefaultRemoteMaxConcurrent.
+	RemoteMaxConcurrent int
+	// RemoteCacheTTL is how long a remote answer is reused for the same
+	// credential. Zero means DefaultRemoteCacheTTL (5 s); negative disables
+	// the cache (concurrent calls are still coalesced).
+	RemoteCacheTTL time.Duration
+	// RemoteCacheSize bounds that cache. Zero means DefaultRemoteCacheSize.
+	RemoteCacheSize int
+	// BreakerFailures is the number of consecutive outage answers that open
+	// the circuit breaker. Zero means DefaultBreakerFailures.
+	BreakerFailures int
+	// BreakerOpenFor is how long the open breaker fails fast before letting
+	// one probe through. Zero means DefaultBreakerOpenFor.
+	BreakerOpenFor time.Duration
+}
+
+// CookieAttributes are the attributes of cookies the Guard sets. Zero values
+// are the strict choices.
+type CookieAttributes struct {
+	// Path of the cookies. Empty means "/".
+	Path string
+	// Domain of the cookies. Empty means host-only.
+	Domain string
+	// SameSite mode. Zero means http.SameSiteLaxMode.
+	SameSite http.SameSite
+	// AllowInsecure drops the Secure attribute, for plain-HTTP development.
+	// False means Secure.
+	AllowInsecure bool
+	// ScriptReadable drops HttpOnly, for frontends whose JavaScript reads the
+	// session cookies. False means HttpOnly.
+	ScriptReadable bool
+}
+
+// errConfig wraps every configuration error of New.
+var errConfig = errors.New("middleware: invalid config")
+
+func (cfg *Config) normalize() error {
+	if strings.TrimSpace(cfg.ProjectID) == "" {
+		return fmt.Errorf("%w: empty ProjectID", errConfig)
+	}
+	if cfg.Secret == "" && cfg.Client == nil {
+		return fmt.Errorf("%w: Secret (or a shared Client) is required", errConfig)
+	}
+	if cfg.MaxTokenAge < 0 || cfg.Leeway < 0 || cfg.RemoteTimeout < 0 || cfg.BreakerOpenFor < 0 ||
+		cfg.RemoteMaxConcurrent < 0 || cfg.RemoteCacheSize < 0 || cfg.BreakerFailures < 0 || cfg.MaxCredentialBytes < 0 {
+		return fmt.Errorf("%w: negative duration or limit", errConfig)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.JWTCookie == "" {
+		cfg.JWTCookie = DefaultJWTCookie
+	}
+	if cfg.TokenCookie == "" {
+		cfg.TokenCookie = DefaultTokenCookie
+	}
+	if cfg.JWTCookie == cfg.TokenCookie {
+		return fmt.Errorf("%w: JWTCookie and TokenCookie must differ", errConfig)
+	}
+	if cfg.MaxCredentialBytes == 0 {
+		cfg.MaxCredentialBytes = DefaultMaxCredentialBytes
+	}
+	if cfg.Extractors == nil {
+		cfg.Extractors = []Extractor{
+			BearerExtractor(cfg.MaxCredentialBytes),
+			CookieExtractor(cfg.JWTCookie, cfg.TokenCookie, cfg.MaxCredentialBytes),
+		}
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = DefaultRealm
+	}
+	if strings.ContainsAny(cfg.Realm, "\"\\\r\n") {
+		return fmt.Errorf("%w: Realm must not contain quotes, backslashes or line breaks", errConfig)
+	}
+	if cfg.ErrorHandler == nil {
+		realm := cfg.Realm
+		cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, realm, err) }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Cookies.Path == "" {
+		cfg.Cookies.Path = "/"
+	}
+	if cfg.Cookies.SameSite == 0 {
+		cfg.Cookies.SameSite = http.SameSiteLaxMode
+	}
+	if cfg.RemoteTimeout == 0 {
+		cfg.RemoteTimeout = DefaultRemoteTimeout
+	}
+	if cfg.RemoteMaxConcurrent == 0 {
+		cfg.RemoteMaxConcurrent = DefaultRemoteMaxConcurrent
+	}
+	if cfg.RemoteCacheTTL == 0 {
+		cfg.RemoteCacheTTL = DefaultRemoteCacheTTL
+	}
+	if cfg.RemoteCacheSize == 0 {
+		cfg.RemoteCacheSize = DefaultRemoteCacheSize
+	}
+	if cfg.BreakerFailures == 0 {
+		cfg.BreakerFailures = DefaultBreakerFailures
+	}
+	if cfg.BreakerOpenFor == 0 {
+		cfg.BreakerOpenFor = DefaultBreakerOpenFor
+	}
+	return nil
+}

@@ -1,0 +1,338 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/rbac"
+	"github.com/stytchguard/stytchguard/verifier"
+)
+
+// Guard authenticates requests with Stytch B2B sessions and authorizes them
+// against the RBAC policy. Build it once with New; it is safe for concurrent
+// use. Close stops its background work.
+type Guard struct {
+	cfg      Config
+	client   *client.Client
+	verifier *verifier.Verifier
+	policies *rbac.Cache
+	remote   *remote
+
+	ownVerifier, ownPolicies bool
+}
+
+// New validates cfg and builds a Guard: a client, a verifier (whose JWKS
+// fetch starts in the background; New does not fail while Stytch is
+// unreachable) and a policy cache, unless shared ones are given. Errors: an
+// unusable Config (empty ProjectID, no Secret nor Client, negative limits).
+func New(cfg Config) (*Guard, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	g := &Guard{cfg: cfg, client: cfg.Client, verifier: cfg.Verifier, policies: cfg.Policies}
+	if g.client != nil && g.client.ProjectID() != cfg.ProjectID {
+		return nil, fmt.Errorf("%w: Client is for another project than ProjectID", errConfig)
+	}
+	if g.client == nil {
+		c, err := client.New(client.Config{ProjectID: cfg.ProjectID, Secret: cfg.Secret, BaseURL: cfg.BaseURL, HTTPClient: cfg.HTTPClient})
+		if err != nil {
+			return nil, err
+		}
+		g.client = c
+	}
+	if g.policies == nil {
+		p, err := rbac.New(rbac.Config{Client: g.client, Now: cfg.Now, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		g.policies, g.ownPolicies = p, true
+	}
+	if g.verifier == nil {
+		v, err := verifier.New(context.Background(), verifier.Config{
+			ProjectID:          cfg.ProjectID,
+			BaseURL:            g.client.BaseURL(),
+			HTTPClient:         cfg.HTTPClient,
+			Leeway:             cfg.Leeway,
+			Now:                cfg.Now,
+			CustomDomainIssuer: cfg.CustomDomainIssuer,
+			Client:             g.client,
+			Authorizer:         g.policies,
+			Logger:             cfg.Logger,
+		})
+		if err != nil {
+			if g.ownPolicies {
+				_ = g.policies.Close()
+			}
+			return nil, err
+		}
+		g.verifier, g.ownVerifier = v, true
+	}
+	g.remote = newRemote(g.client, &g.cfg)
+	return g, nil
+}
+
+// Close stops the background work of the verifier and policy cache the Guard
+// built (not shared ones) and waits for in-flight remote calls to end.
+func (g *Guard) Close() error {
+	g.remote.close()
+	var errs []error
+	if g.ownVerifier {
+		errs = append(errs, g.verifier.Close())
+	}
+	if g.ownPolicies {
+		errs = append(errs, g.policies.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Authenticate requires a valid session: requests without one get 401 (or
+// 503 when Stytch is needed and unreachable). The handler finds the
+// Principal with FromContext. OPTIONS requests pass untouched unless
+// Config.GuardOPTIONS is set.
+func (g *Guard) Authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.passThrough(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := g.cfg.Now()
+		p, r2, err := g.authenticate(w, r)
+		if err != nil {
+			g.refuse(w, r, start, p, "", "", err)
+			return
+		}
+		g.decided(r, start, p, "", "", nil)
+		next.ServeHTTP(w, r2)
+	})
+}
+
+// Optional authenticates when a credential is present and never refuses: a
+// request without a usable session reaches the handler with no Principal
+// (cookies are cleared when Stytch said the session is gone).
+func (g *Guard) Optional(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.passThrough(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := g.cfg.Now()
+		p, r2, err := g.authenticate(w, r)
+		if err != nil {
+			g.decided(r, start, p, "", "", err)
+			next.ServeHTTP(w, r)
+			return
+		}
+		g.decided(r, start, p, "", "", nil)
+		next.ServeHTTP(w, r2)
+	})
+}
+
+// Require authenticates like Authenticate, then authorizes action on
+// resource in the route's organization (Config.OrganizationID, or the
+// session's own): another organization is 403 tenancy_mismatch, a permission
+// no session role grants is 403 forbidden. The policy is evaluated locally;
+// when no usable policy exists, Stytch's Authenticate with an
+// authorization_check decides (503 when unreachable). Guards compose: a
+// route may carry several, and the session is authenticated once.
+func (g *Guard) Require(resource, action string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if g.passThrough(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			start := g.cfg.Now()
+			p, r2, err := g.authenticate(w, r)
+			if err == nil {
+				err = g.authorize(w, r, p, resource, action)
+			}
+			if err != nil {
+				g.refuse(w, r, start, p, resource, action, err)
+				return
+			}
+			g.decided(r, start, p, resource, action, nil)
+			next.ServeHTTP(w, r2)
+		})
+	}
+}
+
+func (g *Guard) passThrough(r *http.Request) bool {
+	return r.Method == http.MethodOptions && !g.cfg.GuardOPTIONS
+}
+
+// authenticate returns the request's Principal (reusing one an outer guard
+// stored) and the request carrying it.
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*Principal, *http.Request, error) {
+	if p, ok := FromContext(r.Context()); ok {
+		return p, r, nil
+	}
+	cred, err := g.extract(r)
+	if err != nil {
+		return nil, r, err
+	}
+	p, err := g.decide(w, r.Context(), cred)
+	if err != nil {
+		return nil, r, err
+	}
+	return p, r.WithContext(NewContext(r.Context(), p)), nil
+}
+
+func (g *Guard) extract(r *http.Request) (Credential, error) {
+	for _, ex := range g.cfg.Extractors {
+		cred, err := ex(r)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				err = newError(ErrMalformedCredentials, "", err)
+			}
+			return Credential{}, err
+		}
+		if !cred.empty() {
+			return cred, nil
+		}
+	}
+	return Credential{}, newError(ErrMissingCredentials, "", nil)
+}
+
+// decide runs steps 2-4 of the decision flow: local verification of a JWT,
+// and the remote Authenticate only when it can succeed.
+func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credential) (*Principal, error) {
+	if cred.SessionJWT != "" {
+		sess, claims, err := g.verifier.VerifyMaxAge(ctx, cred.SessionJWT, g.cfg.MaxTokenAge)
+		if err == nil {
+			return &Principal{MemberSession: sess, Claims: claims, Source: SourceLocal, cred: cred}, nil
+		}
+		if !verifier.CanRefreshRemotely(err) {
+			return nil, newError(ErrInvalidToken, "", err)
+		}
+		if errors.Is(err, verifier.ErrKeysUnavailable) {
+			g.cfg.Logger.Warn("stytchguard: signing keys unavailable; asking Stytch", "error", err)
+		}
+		return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionJWT: cred.SessionJWT})
+	}
+	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken})
+}
+
+func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams) (*Principal, error) {
+	resp, fromCache, err := g.remote.authenticate(ctx, params)
+	if err != nil {
+		return nil, g.remoteError(w, cred, err)
+	}
+	src := SourceRemote
+	if fromCache {
+		src = SourceCache
+	}
+	p := principalFrom(resp, src, cred)
+	if cred.FromCookies && resp.SessionJWT != "" {
+		g.setCookies(w, resp)
+		p.cred = Credential{SessionJWT: resp.SessionJWT, SessionToken: resp.SessionToken, FromCookies: true}
+	}
+	return p, nil
+}
+
+func principalFrom(resp *client.AuthenticateResponse, src Source, cred Credential) *Principal {
+	sess := resp.MemberSession
+	member, org := resp.Member, resp.Organization
+	return &Principal{
+		MemberSession: &sess,
+		Member:        &member,
+		Organization:  &org,
+		Source:        src,
+		cred:          cred,
+		verdict:       resp.Verdict,
+	}
+}
+
+// remoteError maps a remote failure to the Guard's errors: a definite "no"
+// is 401 (cookies cleared), an outage is 503 (cookies kept).
+func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, err error) error {
+	switch {
+	case errors.Is(err, client.ErrSessionInvalid):
+		if cred.FromCookies {
+			g.clearCookies(w)
+		}
+		return newError(ErrSessionExpired, "", err)
+	case errors.Is(err, client.ErrForbidden):
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.ErrorType == rbac.ErrorTypeTenancy {
+			return newError(ErrTenancyMismatch, "", err)
+		}
+		return newError(ErrPermissionDenied, "", err)
+	case errors.Is(err, client.ErrBadRequest), errors.Is(err, client.ErrInvalidParams):
+		return newError(ErrInvalidToken, "", err)
+	case errors.Is(err, client.ErrUnauthorizedCredentials):
+		g.cfg.Logger.Error("stytchguard: Stytch rejected the project credentials", "error", err)
+		return unavailable("", time.Minute, err)
+	}
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return unavailable("", g.remote.retryAfter(err), err)
+	}
+	g.cfg.Logger.Warn("stytchguard: Stytch unavailable", "error", err)
+	return unavailable("", g.remote.retryAfter(err), err)
+}
+
+// authorize runs step 5: tenancy, then the local policy, then Stytch when no
+// usable policy exists.
+func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, resource, action string) error {
+	sess := p.MemberSession
+	org := sess.OrganizationID
+	if g.cfg.OrganizationID != nil {
+		// A hook that names no organization fails closed: it usually reads
+		// the wrong router or a misspelt parameter, while the handler acts
+		// on the organization in the path.
+		org = g.cfg.OrganizationID(r)
+		if org == "" {
+			return newError(ErrTenancyMismatch, "route names no organization", nil)
+		}
+	}
+	check := client.AuthorizationCheck{OrganizationID: org, ResourceID: resource, Action: action}
+	if org != sess.OrganizationID {
+		return newError(ErrTenancyMismatch, "", nil)
+	}
+	ix, err := g.policies.Index(r.Context(), sess.OrganizationID)
+	if err == nil {
+		// p.check lives on the heap already: checking through it costs no
+		// allocation.
+		p.check = check
+		if err := ix.Authorize(sess.OrganizationID, sess.Roles, &p.check); err != nil {
+			if errors.Is(err, rbac.ErrTenancy) {
+				return newError(ErrTenancyMismatch, "", err)
+			}
+			return newError(ErrPermissionDenied, "", err)
+		}
+		p.index, p.verdict = ix, nil
+		return nil
+	}
+	// No usable policy: let Stytch decide with the same credential.
+	cred := p.cred
+	params := &client.AuthenticateParams{SessionJWT: cred.SessionJWT, AuthorizationCheck: &check}
+	if cred.SessionJWT == "" {
+		params.SessionToken = cred.SessionToken
+	}
+	if cred.empty() {
+		return unavailable("", time.Second, err)
+	}
+	resp, _, rerr := g.remote.authenticate(r.Context(), params)
+	if rerr != nil {
+		return g.remoteError(w, cred, rerr)
+	}
+	p.index, p.verdict = nil, resp.Verdict
+	if p.verdict == nil {
+		p.verdict = &client.AuthorizationVerdict{Authorized: true}
+	}
+	return nil
+}
+
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, start time.Time, p *Principal, resource, action string, err error) {
+	g.decided(r, start, p, resource, action, err)
+	g.cfg.ErrorHandler(w, r, err)
+}
+
+// The policy cache is the verifier's authorizer.
+var _ verifier.Authorizer = (*rbac.Cache)(nil)

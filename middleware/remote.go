@@ -1,0 +1,233 @@
+package middleware
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/stytchguard/stytchguard/client"
+)
+
+// remote calls Stytch's Authenticate with a timeout, one retry, coalescing
+// per credential, a short result cache, a concurrency limit and a circuit
+// breaker.
+type remote struct {
+	c        *client.Client
+	timeout  time.Duration
+	sem      chan struct{}
+	group    singleflight.Group
+	breaker  *gobreaker.CircuitBreaker[*client.AuthenticateResponse]
+	openFor  time.Duration
+	now      func() time.Time
+	cacheTTL time.Duration
+
+	mu       sync.Mutex
+	cache    map[[32]byte]remoteEntry
+	maxCache int
+
+	// base outlives any one request and is cancelled by close, which then
+	// waits for the calls in flight.
+	base   context.Context
+	cancel context.CancelFunc
+	life   sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+type remoteEntry struct {
+	resp    *client.AuthenticateResponse
+	err     error
+	expires time.Time
+}
+
+func newRemote(c *client.Client, cfg *Config) *remote {
+	rm := &remote{
+		c:        c,
+		timeout:  cfg.RemoteTimeout,
+		sem:      make(chan struct{}, cfg.RemoteMaxConcurrent),
+		openFor:  cfg.BreakerOpenFor,
+		now:      cfg.Now,
+		cacheTTL: cfg.RemoteCacheTTL,
+		cache:    map[[32]byte]remoteEntry{},
+		maxCache: cfg.RemoteCacheSize,
+	}
+	rm.base, rm.cancel = context.WithCancel(context.Background())
+	failures := uint32(cfg.BreakerFailures)
+	rm.breaker = gobreaker.NewCircuitBreaker[*client.AuthenticateResponse](gobreaker.Settings{
+		Name:        "stytch-authenticate",
+		MaxRequests: 1,
+		Timeout:     cfg.BreakerOpenFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
+		IsSuccessful: func(err error) bool {
+			// Only an outage counts against Stytch; a definite "no" is an
+			// answer.
+			return err == nil || !errors.Is(err, client.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded)
+		},
+	})
+	return rm
+}
+
+// key derives the coalescing and cache key; the credential itself is not
+// kept as a map key.
+func remoteKey(p *client.AuthenticateParams) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(p.SessionJWT))
+	h.Write([]byte{0})
+	h.Write([]byte(p.SessionToken))
+	if ac := p.AuthorizationCheck; ac != nil {
+		h.Write([]byte{1})
+		h.Write([]byte(ac.OrganizationID))
+		h.Write([]byte{0})
+		h.Write([]byte(ac.ResourceID))
+		h.Write([]byte{0})
+		h.Write([]byte(ac.Action))
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// authenticate returns Stytch's answer for p and whether it came from the
+// short cache. Errors: *client.Error / *client.TransportError from the
+// client, gobreaker.ErrOpenState or ErrTooManyRequests when the breaker
+// refuses, ctx.Err() when the caller gave up.
+func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams) (*client.AuthenticateResponse, bool, error) {
+	k := remoteKey(p)
+	if resp, err, ok := rm.cached(k); ok {
+		return resp, true, err
+	}
+	ch := rm.group.DoChan(string(k[:]), func() (any, error) {
+		// Detached from any one caller: the result serves every waiter.
+		rm.life.Lock()
+		if rm.closed {
+			rm.life.Unlock()
+			return nil, errClosed
+		}
+		rm.wg.Add(1)
+		rm.life.Unlock()
+		defer rm.wg.Done()
+		resp, err := rm.call(rm.base, p)
+		rm.store(k, resp, err)
+		return resp, err
+	})
+	select {
+	case res := <-ch:
+		resp, _ := res.Val.(*client.AuthenticateResponse)
+		return resp, false, res.Err
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+}
+
+func (rm *remote) call(ctx context.Context, p *client.AuthenticateParams) (*client.AuthenticateResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*rm.timeout+time.Second)
+	defer cancel()
+	select {
+	case rm.sem <- struct{}{}:
+		defer func() { <-rm.sem }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return rm.breaker.Execute(func() (*client.AuthenticateResponse, error) {
+		resp, err := rm.once(ctx, p)
+		if err != nil && retryable(err) && ctx.Err() == nil {
+			resp, err = rm.once(ctx, p)
+		}
+		return resp, err
+	})
+}
+
+func (rm *remote) once(ctx context.Context, p *client.AuthenticateParams) (*client.AuthenticateResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, rm.timeout)
+	defer cancel()
+	return rm.c.Sessions.Authenticate(ctx, p)
+}
+
+// retryable: 5xx and timeouts are retried once; 429 is not (Stytch said when
+// to come back).
+func retryable(err error) bool {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		return ce.StatusCode >= 500
+	}
+	var te *client.TransportError
+	return errors.As(err, &te)
+}
+
+func (rm *remote) cached(k [32]byte) (*client.AuthenticateResponse, error, bool) {
+	if rm.cacheTTL <= 0 {
+		return nil, nil, false
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	e, ok := rm.cache[k]
+	if !ok {
+		return nil, nil, false
+	}
+	if !rm.now().Before(e.expires) {
+		delete(rm.cache, k)
+		return nil, nil, false
+	}
+	return e.resp, e.err, true
+}
+
+// store caches definite answers only: a session, or "session invalid".
+// Outages are never cached, so recovery is immediate.
+func (rm *remote) store(k [32]byte, resp *client.AuthenticateResponse, err error) {
+	if rm.cacheTTL <= 0 {
+		return
+	}
+	if err != nil && !errors.Is(err, client.ErrSessionInvalid) && !errors.Is(err, client.ErrForbidden) {
+		return
+	}
+	now := rm.now()
+	exp := now.Add(rm.cacheTTL)
+	if resp != nil && resp.MemberSession.ExpiresAt != nil && resp.MemberSession.ExpiresAt.Before(exp) {
+		exp = *resp.MemberSession.ExpiresAt
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if len(rm.cache) >= rm.maxCache {
+		// Drop expired entries; if still full, drop an arbitrary one.
+		for ck, ce := range rm.cache {
+			if !now.Before(ce.expires) {
+				delete(rm.cache, ck)
+			}
+		}
+		for ck := range rm.cache {
+			if len(rm.cache) < rm.maxCache {
+				break
+			}
+			delete(rm.cache, ck)
+		}
+	}
+	rm.cache[k] = remoteEntry{resp: resp, err: err, expires: exp}
+}
+
+// errClosed is returned for remote calls after Guard.Close.
+var errClosed = fmt.Errorf("middleware: guard closed: %w", client.ErrUnavailable)
+
+func (rm *remote) close() {
+	rm.life.Lock()
+	rm.closed = true
+	rm.life.Unlock()
+	rm.cancel()
+	rm.wg.Wait()
+}
+
+// retryAfter suggests when to come back after err.
+func (rm *remote) retryAfter(err error) time.Duration {
+	if d, ok := client.RetryAfter(err); ok {
+		return d
+	}
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return rm.openFor
+	}
+	return time.Second
+}
