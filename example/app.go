@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/rbac"
+	"github.com/stytchguard/stytchguard/stytchtest"
+	"github.com/stytchguard/stytchguard/verifier"
+)
+
+// Modes of the app.
+const (
+	modeEmulator = "emulator" // embedded stytchtest emulator, seeded demo data
+	modeStytch   = "stytch"   // the real Stytch API
+)
+
+// appConfig configures newApp. The zero value runs the embedded emulator.
+type appConfig struct {
+	// ProjectID and Secret select the real Stytch API when both are set.
+	// Both empty means the embedded emulator; one without the other is an
+	// error.
+	ProjectID, Secret string
+	// BaseURL is the Stytch API base URL in real mode. Empty means the one
+	// chosen from ProjectID (live or test). Ignored in emulator mode.
+	BaseURL string
+	// Now is the clock of the emulator and the guards. Nil means time.Now.
+	Now func() time.Time
+	// Logger receives the guards' records (one Debug record per decision).
+	// Nil means no logging.
+	Logger *slog.Logger
+}
+
+// configFromEnv reads STYTCH_PROJECT_ID, STYTCH_SECRET and STYTCH_BASE_URL.
+func configFromEnv(getenv func(string) string) appConfig {
+	return appConfig{
+		ProjectID: getenv("STYTCH_PROJECT_ID"),
+		Secret:    getenv("STYTCH_SECRET"),
+		BaseURL:   getenv("STYTCH_BASE_URL"),
+	}
+}
+
+// app is the whole demo, built in-process: the HTTP handler, the Stytch it
+// talks to and, in emulator mode, the seeded members.
+type app struct {
+	// Handler serves every route.
+	Handler http.Handler
+	// Mode is modeEmulator or modeStytch.
+	Mode string
+	// Emulator is the embedded emulator; nil in real mode.
+	Emulator *stytchtest.Server
+	// Members are the seeded members with a start-up session each; nil in
+	// real mode.
+	Members []demoMember
+	// ProjectID and BaseURL say which Stytch project and API the app uses.
+	ProjectID, BaseURL string
+
+	store    *store
+	client   *client.Client
+	verifier *verifier.Verifier
+	policies *rbac.Cache
+	guards   []*middleware.Guard
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// newApp builds the demo. In emulator mode it starts and seeds an emulator;
+// in real mode it only builds the guards. Either way the verifier fetches the
+// JWKS once (bounded to 10 s); an unreachable Stytch does not fail newApp,
+// the fetch is retried in the background. Call Close when done.
+func newApp(cfg appConfig) (a *app, err error) {
+	if (cfg.ProjectID == "") != (cfg.Secret == "") {
+		return nil, errors.New("example: set both STYTCH_PROJECT_ID and STYTCH_SECRET to use Stytch, or neither to use the embedded emulator")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a = &app{Mode: modeStytch, store: newStore(cfg.Now)}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+			a = nil
+		}
+	}()
+
+	if cfg.ProjectID == "" {
+		a.Mode = modeEmulator
+		a.Emulator = stytchtest.NewServer(stytchtest.Options{Now: cfg.Now})
+		cfg.ProjectID, cfg.Secret, cfg.BaseURL = a.Emulator.ProjectID, a.Emulator.Secret, a.Emulator.URL
+		if a.Members, err = seed(a.Emulator, a.store); err != nil {
+			return a, err
+		}
+	}
+
+	// One client, one verifier (one JWKS cache) and one policy cache, shared
+	// by the two guards below.
+	c, err := client.New(client.Config{ProjectID: cfg.ProjectID, Secret: cfg.Secret, BaseURL: cfg.BaseURL})
+	if err != nil {
+		return a, err
+	}
+	a.client = c
+	a.ProjectID, a.BaseURL = c.ProjectID(), c.BaseURL()
+	if a.policies, err = rbac.New(rbac.Config{Client: c, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
+		return a, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a.verifier, err = verifier.New(ctx, verifier.Config{
+		ProjectID:  cfg.ProjectID,
+		BaseURL:    c.BaseURL(),
+		Now:        cfg.Now,
+		Client:     c,
+		Authorizer: a.policies,
+		Logger:     cfg.Logger,
+	})
+	if err != nil {
+		return a, err
+	}
+
+	// Two guards, one per router, because a Guard has one OrganizationID
+	// hook and each router has its own way to read a path parameter:
+	// chi.URLParam for chi, r.PathValue for http.ServeMux. (Recent chi
+	// versions also copy their parameters into r.PathValue, so one
+	// r.PathValue hook would serve both here; the demo shows each router's
+	// own way.) A hook must read the parameter its router matched: a hook
+	// that finds nothing returns "", and the guard then checks the session's
+	// own organization while the handler would act on the path's. Sharing
+	// the client, verifier and policy cache keeps one JWKS cache and one
+	// policy cache for both guards.
+	base := middleware.Config{
+		ProjectID: cfg.ProjectID,
+		Now:       cfg.Now,
+		Logger:    cfg.Logger,
+		Client:    c,
+		Verifier:  a.verifier,
+		Policies:  a.policies,
+	}
+	if a.Mode == modeEmulator {
+		// The demo is served over plain HTTP, so re-issued cookies must not
+		// be Secure or the browser would drop them. Keep the strict default
+		// for real deployments (served over HTTPS).
+		base.Cookies = middleware.CookieAttributes{AllowInsecure: true}
+	}
+	chiCfg, stdCfg := base, base
+	chiCfg.OrganizationID = func(r *http.Request) string { return chi.URLParam(r, "orgID") }
+	stdCfg.OrganizationID = func(r *http.Request) string { return r.PathValue("orgID") }
+	chiGuard, err := middleware.New(chiCfg)
+	if err != nil {
+		return a, err
+	}
+	a.guards = append(a.guards, chiGuard)
+	stdGuard, err := middleware.New(stdCfg)
+	if err != nil {
+		return a, err
+	}
+	a.guards = append(a.guards, stdGuard)
+
+	a.Handler = a.routes(chiGuard, stdGuard)
+	return a, nil
+}
+
+// Close stops the guards, then the verifier and policy cache they share,
+// then the emulator. It is safe to call on a partly built app, and more than
+// once (later calls return the first call's result).
+func (a *app) Close() error {
+	a.closeOnce.Do(func() { a.closeErr = a.close() })
+	return a.closeErr
+}
+
+func (a *app) close() error {
+	var errs []error
+	for _, g := range a.guards {
+		errs = append(errs, g.Close())
+	}
+	if a.verifier != nil {
+		errs = append(errs, a.verifier.Close())
+	}
+	if a.policies != nil {
+		errs = append(errs, a.policies.Close())
+	}
+	if a.client != nil {
+		a.client.HTTPClient().CloseIdleConnections()
+	}
+	if a.Emulator != nil {
+		a.Emulator.Close()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("example: close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// shutdownTimeout bounds the graceful shutdown: in-flight requests get this
+// long to finish.
+const shutdownTimeout = 10 * time.Second
+
+func main() {
+	err := runUntilSignal(os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// runUntilSignal is run with a context that SIGINT or SIGTERM cancels.
+func runUntilSignal(args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(a *app, baseURL string)) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, getenv, stdout, stderr, ready)
+}
+
+// run parses the flags, builds the app, serves it until ctx is done, then
+// shuts down gracefully: the server stops accepting and waits for in-flight
+// requests, then the guards, the verifier and policy cache, and the emulator
+// are closed. ready, when not nil, is called with the app and the server's
+// base URL once the server accepts connections.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(a *app, baseURL string)) error {
+	fs := flag.NewFlagSet("example", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	verbose := fs.Bool("v", false, "log every guard decision (member, source local/remote, status)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `Usage: go run ./example [-addr host:port] [-v]
+
+Without configuration it runs an embedded Stytch emulator with demo data.
+With STYTCH_PROJECT_ID and STYTCH_SECRET set it uses that Stytch project
+(STYTCH_BASE_URL optionally overrides the API base URL).`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("example: unexpected arguments %q", fs.Args())
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logHandler := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+
+	cfg := configFromEnv(getenv)
+	cfg.Logger = slog.New(logHandler)
+	a, err := newApp(cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("example: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logHandler, slog.LevelWarn),
+	}
+	baseURL := "http://" + displayAddr(ln.Addr())
+	printBanner(stdout, a, baseURL)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(a, baseURL)
+	}
+	select {
+	case err := <-served:
+		return fmt.Errorf("example: serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	fmt.Fprintln(stdout, "shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return errors.Join(err, a.Close())
+}
+
+// displayAddr turns a listener address into one a client can use: an
+// unspecified host (":8080", "0.0.0.0", "::") becomes localhost.
+func displayAddr(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// printBanner says which Stytch the app uses and, in emulator mode, prints a
+// ready curl line per demo member.
+func printBanner(w io.Writer, a *app, baseURL string) {
+	if a.Mode != modeEmulator {
+		fmt.Fprintf(w, "stytchguard example: using Stytch at %s (project %s)\n", a.BaseURL, a.ProjectID)
+		fmt.Fprintf(w, "serving on %s (the same API on net/http's ServeMux under /std/)\n\n", baseURL)
+		fmt.Fprintf(w, "No demo data and no /demo pages in this mode. Call the API with a session of your project:\n")
+		fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $SESSION_JWT\" %s/me\n", baseURL)
+		return
+	}
+	fmt.Fprintf(w, "stytchguard example: using the embedded Stytch emulator at %s (project %s); no network needed.\n", a.BaseURL, a.ProjectID)
+	fmt.Fprintf(w, "Set STYTCH_PROJECT_ID and STYTCH_SECRET to use your Stytch project instead.\n")
+	fmt.Fprintf(w, "serving on %s (the same API on net/http's ServeMux under /std/)\n\n", baseURL)
+	fmt.Fprintf(w, "Demo members. The session JWTs below expire 5 minutes after start-up; after that each\n")
+	fmt.Fprintf(w, "request with them is checked by the emulator instead of locally (\"source\" in /me).\n")
+	fmt.Fprintf(w, "The session tokens last %d hours. In a browser, %s/demo/login?member=alice\n", int(demoSessionDuration.Hours()), baseURL)
+	fmt.Fprintf(w, "sets fresh session cookies and shows what each member may do.\n")
+	for _, m := range a.Members {
+		fmt.Fprintf(w, "\n%-6s %-7s %-7s org %s  member %s\n", m.Name, m.Role, m.Org.Slug, m.Org.ID, m.MemberID)
+		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/orgs/%s/documents\n", m.SessionJWT, baseURL, m.Org.ID)
+		fmt.Fprintf(w, "  session token %s\n", m.SessionToken)
+		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/me\n", m.SessionToken, baseURL)
+	}
+	fmt.Fprintln(w)
+}

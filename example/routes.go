@@ -1,0 +1,216 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/middleware"
+)
+
+// Limits of a created document.
+const (
+	maxDocumentBody  = 16 << 10
+	maxDocumentTitle = 200
+)
+
+// routes builds the app's handler: the API on chi at the root, the same API
+// on http.ServeMux under /std/, and the demo pages in emulator mode.
+func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
+	// chi: guards are route middleware, attached with With.
+	chiAPI := api{store: a.store, param: chi.URLParam}
+	r := chi.NewRouter()
+	r.Get("/healthz", healthz)
+	r.With(chiGuard.Authenticate).Get("/me", me)
+	r.Route("/orgs/{orgID}", func(r chi.Router) {
+		r.With(chiGuard.Require("documents", "read")).Get("/documents", chiAPI.listDocuments)
+		r.With(chiGuard.Require("documents", "write")).Post("/documents", chiAPI.createDocument)
+		r.With(chiGuard.Require("documents", "delete")).Delete("/documents/{id}", chiAPI.deleteDocument)
+		r.With(chiGuard.Require("invoices", "read")).Get("/invoices", chiAPI.listInvoices)
+	})
+	if a.Mode == modeEmulator {
+		d := &demo{app: a, guard: chiGuard}
+		r.With(chiGuard.Optional).Get("/demo", d.page)
+		r.Get("/demo/login", d.login)
+		r.Get("/demo/logout", d.logout)
+	}
+	r.Get("/", a.index)
+
+	// http.ServeMux (Go 1.22 patterns): a guard wraps each handler.
+	stdAPI := api{store: a.store, param: func(r *http.Request, name string) string { return r.PathValue(name) }}
+	std := http.NewServeMux()
+	std.HandleFunc("GET /std/healthz", healthz)
+	std.Handle("GET /std/me", stdGuard.Authenticate(http.HandlerFunc(me)))
+	std.Handle("GET /std/orgs/{orgID}/documents", stdGuard.Require("documents", "read")(http.HandlerFunc(stdAPI.listDocuments)))
+	std.Handle("POST /std/orgs/{orgID}/documents", stdGuard.Require("documents", "write")(http.HandlerFunc(stdAPI.createDocument)))
+	std.Handle("DELETE /std/orgs/{orgID}/documents/{id}", stdGuard.Require("documents", "delete")(http.HandlerFunc(stdAPI.deleteDocument)))
+	std.Handle("GET /std/orgs/{orgID}/invoices", stdGuard.Require("invoices", "read")(http.HandlerFunc(stdAPI.listInvoices)))
+
+	top := http.NewServeMux()
+	top.Handle("/std/", std)
+	top.Handle("/", r)
+	return top
+}
+
+// paramFunc reads a path parameter the way one router stores it.
+type paramFunc func(r *http.Request, name string) string
+
+// api serves the organization routes for one router. The handlers read the
+// organization with the same param function the router's guard uses, so they
+// act on exactly the organization the guard authorized.
+type api struct {
+	store *store
+	param paramFunc
+}
+
+func (h api) listDocuments(w http.ResponseWriter, r *http.Request) {
+	org := h.param(r, "orgID")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"organization_id": org,
+		"documents":       h.store.list(org),
+		"granting_roles":  grantingRoles(r),
+	})
+}
+
+func (h api) createDocument(w http.ResponseWriter, r *http.Request) {
+	org := h.param(r, "orgID")
+	// Requiring a JSON content type means a cross-site form cannot post
+	// here, and a cross-origin fetch needs a CORS preflight we never grant.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeJSONError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the document as application/json")
+		return
+	}
+	var in struct {
+		Title string `json:"title"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxDocumentBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "bad_request", `the body must be {"title": "..."}`)
+		return
+	}
+	in.Title = strings.TrimSpace(in.Title)
+	if in.Title == "" || utf8.RuneCountInString(in.Title) > maxDocumentTitle {
+		writeJSONError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("title must hold 1 to %d characters", maxDocumentTitle))
+		return
+	}
+	sess, ok := middleware.MemberSessionFromContext(r.Context())
+	if !ok {
+		// Unreachable behind Require; fail closed if the route is ever
+		// registered without it.
+		writeJSONError(w, http.StatusInternalServerError, "no_session", "route is not guarded")
+		return
+	}
+	d, err := h.store.create(org, in.Title, sess.MemberID)
+	if errors.Is(err, errStoreFull) {
+		writeJSONError(w, http.StatusInsufficientStorage, "document_limit", err.Error())
+		return
+	}
+	w.Header().Set("Location", r.URL.Path+"/"+d.ID)
+	writeJSON(w, http.StatusCreated, d)
+}
+
+func (h api) deleteDocument(w http.ResponseWriter, r *http.Request) {
+	if !h.store.delete(h.param(r, "orgID"), h.param(r, "id")) {
+		writeJSONError(w, http.StatusNotFound, "not_found", "no such document in this organization")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h api) listInvoices(w http.ResponseWriter, r *http.Request) {
+	org := h.param(r, "orgID")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"organization_id": org,
+		"invoices":        h.store.listInvoices(org),
+		"granting_roles":  grantingRoles(r),
+	})
+}
+
+// grantingRoles returns the roles that granted the route's permission, from
+// the verdict of the guard that authorized the request.
+func grantingRoles(r *http.Request) []string {
+	if p, ok := middleware.FromContext(r.Context()); ok {
+		if v, ok := p.Verdict(); ok {
+			return v.GrantingRoles
+		}
+	}
+	return nil
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// meResponse is the body of GET /me: the Principal the guard stored.
+type meResponse struct {
+	// Source is "local" (JWT verified without a network call), "remote"
+	// (Stytch answered) or "cache" (a recent remote answer reused).
+	Source        string                `json:"source"`
+	MemberSession *client.MemberSession `json:"member_session"`
+	CustomClaims  map[string]any        `json:"custom_claims"`
+	// Claims are the verified JWT claims; absent when the session was
+	// decided from an opaque session token.
+	Claims       *client.Claims       `json:"claims,omitempty"`
+	Member       *client.Member       `json:"member,omitempty"`
+	Organization *client.Organization `json:"organization,omitempty"`
+}
+
+func me(w http.ResponseWriter, r *http.Request) {
+	p, ok := middleware.FromContext(r.Context())
+	if !ok {
+		writeJSONError(w, http.StatusInternalServerError, "no_session", "route is not guarded")
+		return
+	}
+	custom := p.MemberSession.CustomClaims
+	if custom == nil {
+		custom = map[string]any{}
+	}
+	writeJSON(w, http.StatusOK, meResponse{
+		Source:        string(p.Source),
+		MemberSession: p.MemberSession,
+		CustomClaims:  custom,
+		Claims:        p.Claims,
+		Member:        p.Member,
+		Organization:  p.Organization,
+	})
+}
+
+// index lists the routes, as plain text.
+func (a *app) index(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "stytchguard example (%s mode)\n\n", a.Mode)
+	fmt.Fprint(w, `GET    /healthz                          public
+GET    /me                               any session
+GET    /orgs/{orgID}/documents           documents:read
+POST   /orgs/{orgID}/documents           documents:write  {"title": "..."}
+DELETE /orgs/{orgID}/documents/{id}      documents:delete
+GET    /orgs/{orgID}/invoices            invoices:read
+
+The same routes are served by net/http's ServeMux under /std/.
+`)
+	if a.Mode == modeEmulator {
+		fmt.Fprint(w, "\nIn a browser: /demo/login?member=alice (or bob, carol, dave)\n")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeJSONError writes an error body of the same shape as the guards'.
+func writeJSONError(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
