@@ -211,12 +211,20 @@ func TestOutageIs503ThenRecovers(t *testing.T) {
 		t.Fatalf("calls = %d, want 2 (one retry on 5xx)", n)
 	}
 
-	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Status: 429, RetryAfter: 7 * time.Second})
+	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Status: 429, RetryAfter: time.Second})
 	rec = do(h, req("GET", "/", cookies(jwt, tok)))
 	wantStatus(t, rec, 503, middleware.CodeAuthUnavailable)
-	if got := rec.Header().Get("Retry-After"); got != "7" {
-		t.Fatalf("Retry-After = %q, want 7 from Stytch's 429", got)
+	if got := rec.Header().Get("Retry-After"); got != "1" {
+		t.Fatalf("Retry-After = %q, want 1 from Stytch's 429", got)
 	}
+	// Stytch asked to wait: no call until the wait is over.
+	before := e.srv.Calls(stytchtest.EndpointAuthenticate)
+	e.srv.ClearFaults()
+	wantStatus(t, do(h, req("GET", "/", cookies(jwt, tok))), 503, middleware.CodeAuthUnavailable)
+	if n := e.srv.Calls(stytchtest.EndpointAuthenticate); n != before {
+		t.Fatalf("called Stytch during its Retry-After: %d -> %d", before, n)
+	}
+	time.Sleep(1100 * time.Millisecond) // Retry-After is real time
 
 	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Hang: true})
 	start := time.Now()

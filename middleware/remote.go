@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -33,6 +34,10 @@ type remote struct {
 
 	// base outlives any one request and is cancelled by close, which then
 	// waits for the calls in flight.
+	// notBefore (unix nanoseconds, real time like the breaker's) is when
+	// Stytch's last Retry-After ends; until then calls fail fast.
+	notBefore atomic.Int64
+
 	base   context.Context
 	cancel context.CancelFunc
 	life   sync.Mutex
@@ -103,6 +108,11 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 		return resp, true, err
 	}
 	ch := rm.group.DoChan(string(k[:]), func() (any, error) {
+		// A call that just finished may have filled the cache between the
+		// check above and this flight.
+		if resp, err, ok := rm.cached(k); ok {
+			return resp, err
+		}
 		// Detached from any one caller: the result serves every waiter.
 		rm.life.Lock()
 		if rm.closed {
@@ -126,6 +136,33 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 }
 
 func (rm *remote) call(ctx context.Context, p *client.AuthenticateParams) (*client.AuthenticateResponse, error) {
+	if d := time.Until(time.Unix(0, rm.notBefore.Load())); d > 0 {
+		return nil, &retryLaterError{wait: d}
+	}
+	resp, err := rm.guarded(ctx, p)
+	if d, ok := client.RetryAfter(err); ok && errors.Is(err, client.ErrUnavailable) {
+		until := time.Now().Add(d).UnixNano()
+		for {
+			cur := rm.notBefore.Load()
+			if cur >= until || rm.notBefore.CompareAndSwap(cur, until) {
+				break
+			}
+		}
+	}
+	return resp, err
+}
+
+// retryLaterError fails a call fast while Stytch's Retry-After runs.
+type retryLaterError struct{ wait time.Duration }
+
+func (e *retryLaterError) Error() string {
+	return fmt.Sprintf("middleware: Stytch asked to retry after %v", e.wait.Round(time.Second))
+}
+
+// Is reports that the wait is an outage answer.
+func (e *retryLaterError) Is(target error) bool { return target == client.ErrUnavailable }
+
+func (rm *remote) guarded(ctx context.Context, p *client.AuthenticateParams) (*client.AuthenticateResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*rm.timeout+time.Second)
 	defer cancel()
 	select {
@@ -225,6 +262,10 @@ func (rm *remote) close() {
 func (rm *remote) retryAfter(err error) time.Duration {
 	if d, ok := client.RetryAfter(err); ok {
 		return d
+	}
+	var rl *retryLaterError
+	if errors.As(err, &rl) {
+		return rl.wait
 	}
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		return rm.openFor
