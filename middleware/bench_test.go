@@ -164,3 +164,58 @@ func BenchmarkGuardHitParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRatio interleaves the floor, a guarded miss, guarded hits and bare
+// requests inside every iteration, so that all of them see the same machine
+// load, and reports the ratios the project holds itself to:
+// miss/floor, hit/floor, and (hit-bare)/floor, the guard's own cost on a
+// hit.
+func BenchmarkRatio(b *testing.B) {
+	hitH, jwt := benchEnv(b, false)
+	missH, missJWT := benchEnv(b, true)
+	bare := chi.NewRouter()
+	bare.Get("/orgs/{orgID}/documents", bareHandler)
+	dot := strings.LastIndexByte(jwt, '.')
+	input := jwt[:dot]
+	sig, err := base64.RawURLEncoding.DecodeString(jwt[dot+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := &signingKey(b).PublicKey
+	hitReq, missReq, bareReq := guardedRequest(jwt), guardedRequest(missJWT), guardedRequest(jwt)
+	const k = 16 // hits and bare requests per iteration
+	var floor, miss, hit, bareT time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		h := sha256.Sum256([]byte(input))
+		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		rec := httptest.NewRecorder()
+		missH.ServeHTTP(rec, missReq)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+		t2 := time.Now()
+		for j := 0; j < k; j++ {
+			hitH.ServeHTTP(httptest.NewRecorder(), hitReq)
+		}
+		t3 := time.Now()
+		for j := 0; j < k; j++ {
+			bare.ServeHTTP(httptest.NewRecorder(), bareReq)
+		}
+		t4 := time.Now()
+		floor += t1.Sub(t0)
+		miss += t2.Sub(t1)
+		hit += t3.Sub(t2)
+		bareT += t4.Sub(t3)
+	}
+	f := float64(floor)
+	b.ReportMetric(float64(miss)/f, "miss/floor")
+	b.ReportMetric(float64(hit)/k/f, "hit/floor")
+	b.ReportMetric((float64(hit)-float64(bareT))/k/f, "guard-hit/floor")
+	b.ReportMetric(float64(floor)/float64(b.N), "floor-ns")
+}

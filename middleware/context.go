@@ -60,6 +60,32 @@ func (p *Principal) Verdict() (*client.AuthorizationVerdict, bool) {
 
 type ctxKey struct{}
 
+// principalContext carries a Principal; the Guard allocates the two
+// together, one allocation per request instead of two.
+type principalContext struct {
+	context.Context
+	p Principal
+	// Storage for a locally verified session and its claims.
+	session client.MemberSession
+	claims  client.Claims
+}
+
+// Value returns the Principal for the package's key and defers to the
+// parent for every other key.
+func (c *principalContext) Value(key any) any {
+	if key == (ctxKey{}) {
+		return &c.p
+	}
+	return c.Context.Value(key)
+}
+
+// newPrincipal returns a Principal living inside a context derived from
+// parent, with storage for a session and claims.
+func newPrincipal(parent context.Context) (*principalContext, context.Context) {
+	c := &principalContext{Context: parent}
+	return c, c
+}
+
 // NewContext returns a copy of ctx carrying p. It lets tests of handlers
 // build a request as the Guard would.
 func NewContext(ctx context.Context, p *Principal) context.Context {

@@ -33,11 +33,26 @@ type Decision struct {
 	Err error
 }
 
+// observed reports whether decisions are reported (OnDecision, or a logger
+// enabled at Debug); only then is their latency measured.
+func (g *Guard) observed(r *http.Request) bool {
+	return g.cfg.OnDecision != nil || g.cfg.Logger.Enabled(r.Context(), slog.LevelDebug)
+}
+
+// start returns the time a decision starts, or the zero time when nobody
+// observes decisions.
+func (g *Guard) start(r *http.Request) time.Time {
+	if g.observed(r) {
+		return g.cfg.Now()
+	}
+	return time.Time{}
+}
+
 func (g *Guard) decided(r *http.Request, start time.Time, p *Principal, resource, action string, err error) {
-	logOn := g.cfg.Logger.Enabled(r.Context(), slog.LevelDebug)
-	if !logOn && g.cfg.OnDecision == nil {
+	if start.IsZero() {
 		return
 	}
+	logOn := g.cfg.Logger.Enabled(r.Context(), slog.LevelDebug)
 	d := Decision{
 		Method: r.Method, Path: r.URL.Path,
 		Allowed:  err == nil && p != nil,

@@ -68,14 +68,19 @@ func Classify(s string, maxBytes int) Kind {
 	if len(s) == 0 || len(s) > maxBytes {
 		return KindInvalid
 	}
-	switch strings.Count(s, ".") {
-	case 2:
-		i, j := strings.IndexByte(s, '.'), strings.LastIndexByte(s, '.')
-		if i == 0 || j == i+1 || j == len(s)-1 || strings.IndexByte(s, ' ') >= 0 {
+	// Three forward byte searches: a single pass over the credential.
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		j := strings.IndexByte(s[i+1:], '.')
+		if i == 0 || j <= 0 {
+			return KindInvalid
+		}
+		j += i + 1
+		if j == len(s)-1 || strings.IndexByte(s[j+1:], '.') >= 0 {
 			return KindInvalid
 		}
 		return KindJWT
-	case 0:
+	}
+	{
 		if len(s) < MinSessionTokenLen || len(s) > MaxSessionTokenLen {
 			return KindInvalid
 		}
@@ -86,7 +91,6 @@ func Classify(s string, maxBytes int) Kind {
 		}
 		return KindSessionToken
 	}
-	return KindInvalid
 }
 
 // b64URL marks the base64url alphabet.
@@ -107,7 +111,7 @@ func BearerExtractor(maxBytes int) Extractor {
 		maxBytes = DefaultMaxCredentialBytes
 	}
 	return func(r *http.Request) (Credential, error) {
-		vals := r.Header.Values("Authorization")
+		vals := r.Header["Authorization"] // canonical key: no per-request canonicalization
 		if len(vals) == 0 {
 			return Credential{}, nil
 		}

@@ -101,7 +101,7 @@ func (g *Guard) Authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		start := g.cfg.Now()
+		start := g.start(r)
 		p, r2, err := g.authenticate(w, r)
 		if err != nil {
 			g.refuse(w, r, start, p, "", "", err)
@@ -121,7 +121,7 @@ func (g *Guard) Optional(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		start := g.cfg.Now()
+		start := g.start(r)
 		p, r2, err := g.authenticate(w, r)
 		if err != nil {
 			g.decided(r, start, p, "", "", err)
@@ -147,7 +147,7 @@ func (g *Guard) Require(resource, action string) func(http.Handler) http.Handler
 				next.ServeHTTP(w, r)
 				return
 			}
-			start := g.cfg.Now()
+			start := g.start(r)
 			p, r2, err := g.authenticate(w, r)
 			if err == nil {
 				err = g.authorize(w, r, p, resource, action)
@@ -176,11 +176,11 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*Principal
 	if err != nil {
 		return nil, r, err
 	}
-	p, err := g.decide(w, r.Context(), cred)
-	if err != nil {
+	pc, ctx := newPrincipal(r.Context())
+	if err := g.decide(w, r.Context(), cred, pc); err != nil {
 		return nil, r, err
 	}
-	return p, r.WithContext(NewContext(r.Context(), p)), nil
+	return &pc.p, r.WithContext(ctx), nil
 }
 
 func (g *Guard) extract(r *http.Request) (Credential, error) {
@@ -202,44 +202,38 @@ func (g *Guard) extract(r *http.Request) (Credential, error) {
 
 // decide runs steps 2-4 of the decision flow: local verification of a JWT,
 // and the remote Authenticate only when it can succeed.
-func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credential) (*Principal, error) {
+// It fills pc.
+func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credential, pc *principalContext) error {
+	p := &pc.p
 	if cred.SessionJWT != "" {
-		sess, claims, err := g.verifier.VerifyMaxAge(ctx, cred.SessionJWT, g.cfg.MaxTokenAge)
+		err := g.verifier.VerifyInto(ctx, cred.SessionJWT, g.cfg.MaxTokenAge, &pc.session, &pc.claims)
 		if err == nil {
-			return &Principal{MemberSession: sess, Claims: claims, Source: SourceLocal, cred: cred}, nil
+			*p = Principal{MemberSession: &pc.session, Claims: &pc.claims, Source: SourceLocal, cred: cred}
+			return nil
 		}
 		if !verifier.CanRefreshRemotely(err) {
-			return nil, newError(ErrInvalidToken, "", err)
+			return newError(ErrInvalidToken, "", err)
 		}
 		if errors.Is(err, verifier.ErrKeysUnavailable) {
 			g.cfg.Logger.Warn("stytchguard: signing keys unavailable; asking Stytch", "error", err)
 		}
-		return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionJWT: cred.SessionJWT})
+		return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionJWT: cred.SessionJWT}, p)
 	}
-	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken})
+	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken}, p)
 }
 
-func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams) (*Principal, error) {
+func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams, p *Principal) error {
 	resp, fromCache, err := g.remote.authenticate(ctx, params)
 	if err != nil {
-		return nil, g.remoteError(w, cred, err)
+		return g.remoteError(w, cred, err)
 	}
 	src := SourceRemote
 	if fromCache {
 		src = SourceCache
 	}
-	p := principalFrom(resp, src, cred)
-	if cred.FromCookies && resp.SessionJWT != "" {
-		g.setCookies(w, resp)
-		p.cred = Credential{SessionJWT: resp.SessionJWT, SessionToken: resp.SessionToken, FromCookies: true}
-	}
-	return p, nil
-}
-
-func principalFrom(resp *client.AuthenticateResponse, src Source, cred Credential) *Principal {
 	sess := resp.MemberSession
 	member, org := resp.Member, resp.Organization
-	return &Principal{
+	*p = Principal{
 		MemberSession: &sess,
 		Member:        &member,
 		Organization:  &org,
@@ -247,6 +241,11 @@ func principalFrom(resp *client.AuthenticateResponse, src Source, cred Credentia
 		cred:          cred,
 		verdict:       resp.Verdict,
 	}
+	if cred.FromCookies && resp.SessionJWT != "" {
+		g.setCookies(w, resp)
+		p.cred = Credential{SessionJWT: resp.SessionJWT, SessionToken: resp.SessionToken, FromCookies: true}
+	}
+	return nil
 }
 
 // remoteError maps a remote failure to the Guard's errors: a definite "no"

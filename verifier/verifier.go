@@ -204,32 +204,43 @@ func (v *Verifier) Verify(ctx context.Context, sessionJWT string) (*client.Membe
 // client.ErrJWTTooOld). maxAge zero means no age limit; a negative maxAge is
 // treated as zero.
 func (v *Verifier) VerifyMaxAge(ctx context.Context, sessionJWT string, maxAge time.Duration) (*client.MemberSession, *client.Claims, error) {
+	out := new(result)
+	if err := v.VerifyInto(ctx, sessionJWT, maxAge, &out.session, &out.claims); err != nil {
+		return nil, nil, err
+	}
+	return &out.session, &out.claims, nil
+}
+
+// VerifyInto is VerifyMaxAge writing the session and the claims into values
+// the caller provides instead of allocating them, so that a caller keeping
+// them inside a larger value of its own (the middleware's per-request
+// context) pays no allocation on a verified-token cache hit. session and
+// claims must not be nil; on error they are left unchanged. As with
+// VerifyMaxAge, the copies share their slices, maps and time pointers with
+// the verified-token cache and must be treated as read-only.
+func (v *Verifier) VerifyInto(ctx context.Context, sessionJWT string, maxAge time.Duration, session *client.MemberSession, claims *client.Claims) error {
 	if len(sessionJWT) > MaxTokenLength {
-		return nil, nil, tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
+		return tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
 	}
 	now := v.now()
 	if v.cache != nil {
 		if e := v.cache.get(sessionJWT); e != nil && v.servable(e, now, maxAge) {
-			out := e.res
-			return &out.session, &out.claims, nil
+			*session, *claims = e.res.session, e.res.claims
+			return nil
 		}
 	}
 	e, err := v.verify(ctx, sessionJWT, now)
 	if err != nil {
-		return nil, nil, err
+		return err
+	}
+	if v.cache != nil {
+		v.cache.put(sessionJWT, e) // authentic: even a too-old token may serve callers allowing its age
 	}
 	if maxAge > 0 && e.iat.Add(maxAge).Before(now) {
-		if v.cache != nil {
-			v.cache.put(sessionJWT, e) // authentic: other callers may allow its age
-		}
-		return nil, nil, tokenErr(ErrTooOld, "iat older than the maximum token age")
+		return tokenErr(ErrTooOld, "iat older than the maximum token age")
 	}
-	if v.cache == nil {
-		return &e.res.session, &e.res.claims, nil // nothing else holds e
-	}
-	v.cache.put(sessionJWT, e)
-	out := e.res
-	return &out.session, &out.claims, nil
+	*session, *claims = e.res.session, e.res.claims
+	return nil
 }
 
 // servable reports whether a cached entry may answer now: the token has not
