@@ -310,7 +310,8 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 	}
 	// No usable policy: let Stytch decide with the same credential.
 	cred := p.cred
-	params := &client.AuthenticateParams{SessionJWT: cred.SessionJWT, AuthorizationCheck: &check}
+	remoteCheck := check // only this copy escapes, and only on this path
+	params := &client.AuthenticateParams{SessionJWT: cred.SessionJWT, AuthorizationCheck: &remoteCheck}
 	if cred.SessionJWT == "" {
 		params.SessionToken = cred.SessionToken
 	}
