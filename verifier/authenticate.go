@@ -13,7 +13,9 @@ import (
 // local check could not.
 //
 //   - p.MaxTokenAge zero or negative, or an empty SessionJWT: remote, with
-//     p.Body as is (reference semantics: zero means "always ask the API").
+//     p.Body as is (reference semantics: zero means "always ask the API"),
+//     except that a SessionJWT over 8 KiB or not of the JWS shape (three
+//     base64url segments) is refused locally first.
 //   - A valid token with a Body that changes the session
 //     (SessionDurationMinutes or SessionCustomClaims set): remote, since
 //     only Stytch can apply the change (the reference SDK would silently
@@ -32,12 +34,24 @@ import (
 //
 // When the remote call is needed but no client is configured, the error
 // matches ErrNoClient (and the local reason, if there was one). Remote
-// errors are the client package's. It is safe for concurrent use.
+// errors are the client package's: this is one bare call, without the
+// retry, Retry-After handling, coalescing and circuit breaker of package
+// middleware. It is safe for concurrent use.
 func (v *Verifier) AuthenticateJWT(ctx context.Context, p *client.AuthenticateJWTParams) (*client.AuthenticateResponse, error) {
 	if p == nil || p.Body == nil {
 		return nil, fmt.Errorf("verifier: %w: AuthenticateJWT needs params with a Body", client.ErrInvalidParams)
 	}
 	body := p.Body
+	if body.SessionJWT != "" {
+		// Even on the always-remote path, nothing malformed or oversized is
+		// sent to Stytch.
+		if len(body.SessionJWT) > MaxTokenLength {
+			return nil, tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
+		}
+		if err := checkShape(body.SessionJWT); err != nil {
+			return nil, err
+		}
+	}
 	if body.SessionJWT == "" || p.MaxTokenAge <= 0 {
 		return v.authenticateRemote(ctx, body, nil)
 	}

@@ -162,7 +162,8 @@ func claimErr(err error) error {
 	if _, ok := err.(*TokenError); ok {
 		return err
 	}
-	return tokenErrCause(ErrClaims, "mistyped claim", err)
+	// The decoder's message can quote payload text: keep only the reason.
+	return tokenErr(ErrClaims, "mistyped claim")
 }
 
 // decodeAudience accepts a string or an array of strings, like
@@ -262,6 +263,17 @@ func smallInt(raw []byte) (int64, bool) {
 // verified. Issuer, audience and structure are checked before time, so that
 // ErrExpired is only ever reported for an otherwise acceptable token.
 func (v *Verifier) validate(c *tokenClaims, now time.Time) error {
+	if err := v.validateStatic(c); err != nil {
+		return err
+	}
+	return v.validateTime(c, now)
+}
+
+// validateStatic applies the rules that do not depend on the time or the
+// key: issuer, audience, required claims and lifetime. It runs before the
+// key lookup too, so that a token failing them is refused as such even
+// while no signing keys are available (and is never sent to Stytch).
+func (v *Verifier) validateStatic(c *tokenClaims) error {
 	if c.Issuer != v.issuer && (v.customIssuer == "" || c.Issuer != v.customIssuer) {
 		return tokenErr(ErrIssuer, "iss is not the project's issuer")
 	}
@@ -290,6 +302,13 @@ func (v *Verifier) validate(c *tokenClaims, now time.Time) error {
 	if exp.Sub(iat) > MaxTokenLifetime+v.leeway {
 		return tokenErr(ErrClaims, "lifetime longer than five minutes")
 	}
+	return nil
+}
+
+// validateTime applies the time rules to a token that passed
+// validateStatic.
+func (v *Verifier) validateTime(c *tokenClaims, now time.Time) error {
+	iat, exp := c.IssuedAt.Time, c.ExpiresAt.Time
 	horizon := now.Add(v.leeway)
 	if iat.After(horizon) {
 		return tokenErr(ErrNotYetValid, "iat in the future")

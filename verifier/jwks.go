@@ -149,7 +149,7 @@ func (v *Verifier) download(parent context.Context) (map[string]*rsa.PublicKey, 
 		return nil, 0, fmt.Errorf("verifier: JWKS request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := v.httpClient.Do(req)
+	resp, err := v.jwksClient.Do(req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("verifier: JWKS fetch: %w", err)
 	}
@@ -182,6 +182,11 @@ func (v *Verifier) sharedFetch(ctx context.Context, limited bool) error {
 	defer timer.Stop()
 	select {
 	case r := <-ch:
+		if !limited && errors.Is(r.Err, errRateLimited) {
+			// The background refresh joined a token-triggered attempt the
+			// limiter refused: it still owes its own fetch.
+			r = <-v.flight.DoChan(flightKey, fn)
+		}
 		return r.Err
 	case <-ctx.Done():
 		return ctx.Err()

@@ -28,6 +28,7 @@ type Verifier struct {
 	customIssuer string
 	jwksURL      string
 	httpClient   *http.Client
+	jwksClient   *http.Client // httpClient without redirects
 	ownTransport *http.Transport
 	leeway       time.Duration
 	now          func() time.Time
@@ -120,12 +121,17 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		v.ownTransport = http.DefaultTransport.(*http.Transport).Clone()
 		v.httpClient = &http.Client{Transport: v.ownTransport}
 	}
+	// JWKS fetches never follow redirects: keys come from the configured
+	// URL or not at all.
+	jwksClient := *v.httpClient
+	jwksClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	v.jwksClient = &jwksClient
 	if v.remote == nil && cfg.Secret != "" {
 		v.remote, err = client.New(client.Config{
 			ProjectID:  cfg.ProjectID,
 			Secret:     cfg.Secret,
 			BaseURL:    base,
-			HTTPClient: cfg.HTTPClient,
+			HTTPClient: v.httpClient, // closed with the Verifier when it is ours
 		})
 		if err != nil {
 			return nil, fmt.Errorf("verifier: building the API client: %w", err)
@@ -274,6 +280,12 @@ func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*cach
 			return nil, err
 		}
 		kid = id
+		// The payload is decoded already: refuse what no key could make
+		// valid before looking one up, so a forged token is never
+		// "undecidable" for want of keys.
+		if err := v.validateStatic(tc); err != nil {
+			return nil, err
+		}
 		key, err = v.lookupKey(ctx, id)
 		return key, err
 	})
@@ -324,4 +336,24 @@ func classify(token *jwt.Token, err error) error {
 		return tokenErr(ErrAlgorithm, "alg missing or unsupported")
 	}
 	return tokenErr(ErrMalformed, "unparsable token")
+}
+
+// checkShape accepts exactly three non-empty segments of the base64url
+// alphabet, without decoding anything.
+func checkShape(tok string) error {
+	dots := 0
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		switch {
+		case c == '.':
+			dots++
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return tokenErr(ErrMalformed, "character outside the base64url alphabet")
+		}
+	}
+	if dots != 2 {
+		return tokenErr(ErrMalformed, "not three segments")
+	}
+	return checkCharset(tok)
 }
