@@ -140,7 +140,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("client: encoding request: %w", err)
+			return fmt.Errorf("client: %w: encoding request: %w", ErrInvalidParams, err)
 		}
 		rd = bytes.NewReader(b)
 	}
@@ -150,7 +150,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return fmt.Errorf("client: building request: %w", err)
+		return fmt.Errorf("client: %w: building request: %w", ErrInvalidParams, err)
 	}
 	req.Header.Set("Authorization", c.authz)
 	req.Header.Set("Content-Type", "application/json")

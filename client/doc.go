@@ -22,13 +22,16 @@
 // errors.Is on the categories:
 //
 //   - [ErrSessionInvalid]: Stytch says the credential is bad (404
-//     session_not_found, 401, 400 about the token): log the user out.
-//   - [ErrForbidden]: an authorization check was refused (403).
+//     session_not_found, a 401 that does not blame the project credentials,
+//     400 about the token): log the user out.
+//   - [ErrForbidden]: an authorization check was refused (403
+//     session_authorization_error or session_authorization_tenancy_error).
 //   - [ErrUnavailable]: no answer could be had (5xx, 429 with
 //     [RetryAfter], timeouts, transport errors, bodies that are not JSON):
 //     try later, and do not log the user out.
 //   - [ErrUnauthorizedCredentials]: the project id or secret is wrong.
-//   - [ErrBadRequest]: another 4xx.
+//   - [ErrBadRequest]: another 4xx (including a 404 or 403 of another
+//     type): it says nothing about the session.
 //
 // Response bodies are read through a 1 MiB cap. The secret is sent only in
 // the Authorization header and appears in no error.

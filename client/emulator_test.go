@@ -119,7 +119,8 @@ func TestEmulatorEveryCall(t *testing.T) {
 		if len(resp.Keys) != 1 || resp.Keys[0].KeyID != srv.KeyID() || resp.Keys[0].Alg != "RS256" || resp.Keys[0].Use != "sig" || resp.Keys[0].N == "" {
 			t.Fatalf("keys = %+v", resp.Keys)
 		}
-		if _, err := c.Sessions.GetJWKS(ctx, &client.GetJWKSParams{ProjectID: "project-test-other"}); !errors.Is(err, client.ErrSessionInvalid) && !errors.Is(err, client.ErrBadRequest) {
+		// another project's JWKS is a 404 that says nothing about a session
+		if _, err := c.Sessions.GetJWKS(ctx, &client.GetJWKSParams{ProjectID: "project-test-other"}); !errors.Is(err, client.ErrBadRequest) || errors.Is(err, client.ErrSessionInvalid) {
 			t.Fatalf("other project: %v", err)
 		}
 	})
@@ -234,6 +235,19 @@ func TestEmulatorErrorClasses(t *testing.T) {
 			}
 		}},
 		{"400 other", stytchtest.Fault{Status: 400, ErrorType: "invalid_locale"}, client.ErrBadRequest, nil},
+		// a 404 of a gateway or wrong base path must not log users out
+		{"404 not_found", stytchtest.Fault{Status: 404, ErrorType: "not_found"}, client.ErrBadRequest, func(t *testing.T, err error) {
+			if errors.Is(err, client.ErrSessionInvalid) {
+				t.Fatal("a 404 of another type classified as session invalid")
+			}
+		}},
+		// a 403 that is not an authorization refusal
+		{"403 other", stytchtest.Fault{Status: 403, ErrorType: "ip_address_blocked"}, client.ErrBadRequest, func(t *testing.T, err error) {
+			if errors.Is(err, client.ErrForbidden) {
+				t.Fatal("a 403 of another type classified as forbidden")
+			}
+		}},
+		{"403 authorization", stytchtest.Fault{Status: 403, ErrorType: "session_authorization_error"}, client.ErrForbidden, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

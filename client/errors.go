@@ -15,11 +15,15 @@ import (
 // them with errors.Is.
 var (
 	// ErrSessionInvalid means Stytch gave a definite answer that the session
-	// credential is not valid: 404 (session_not_found and other not-found
-	// answers), 401 other than credential errors, and 400 answers about the
-	// session token or JWT.
+	// credential is not valid: 404 session_not_found (or
+	// intermediate_session_not_found), 401 other than the project-credential
+	// errors, and 400 answers about the session token or JWT. Other 404s
+	// (a wrong base URL behind a JSON-speaking gateway, member_not_found...)
+	// are ErrBadRequest: they say nothing about the session.
 	ErrSessionInvalid = errors.New("client: session invalid")
-	// ErrForbidden means Stytch refused an authorization check (403).
+	// ErrForbidden means Stytch refused an authorization check: 403 with
+	// error_type session_authorization_error or
+	// session_authorization_tenancy_error. Other 403s are ErrBadRequest.
 	ErrForbidden = errors.New("client: forbidden")
 	// ErrUnavailable means Stytch could not give an answer: 5xx, 429, a
 	// timeout, a transport failure or a body that is not JSON. Retrying
@@ -84,6 +88,12 @@ var credentialErrorTypes = map[string]bool{
 	"invalid_project_id":            true,
 }
 
+// sessionNotFoundTypes are the 404 answers that mean the session is gone.
+var sessionNotFoundTypes = map[string]bool{
+	"session_not_found":              true,
+	"intermediate_session_not_found": true,
+}
+
 // sessionErrorTypes are 400 answers that mean the session credential is bad.
 var sessionErrorTypes = map[string]bool{
 	"invalid_session_token":       true,
@@ -103,13 +113,15 @@ func (e *Error) Is(target error) bool {
 	case ErrUnauthorizedCredentials:
 		return !e.noAnswer && credentialErrorTypes[e.ErrorType]
 	case ErrForbidden:
-		return !e.noAnswer && e.StatusCode == http.StatusForbidden
+		return !e.noAnswer && e.StatusCode == http.StatusForbidden && strings.HasPrefix(e.ErrorType, "session_authorization")
 	case ErrSessionInvalid:
 		if e.noAnswer || credentialErrorTypes[e.ErrorType] {
 			return false
 		}
 		switch {
-		case e.StatusCode == http.StatusNotFound, e.StatusCode == http.StatusUnauthorized:
+		case e.StatusCode == http.StatusNotFound:
+			return sessionNotFoundTypes[e.ErrorType]
+		case e.StatusCode == http.StatusUnauthorized:
 			return true
 		case e.StatusCode == http.StatusBadRequest:
 			return sessionErrorTypes[e.ErrorType]

@@ -41,7 +41,9 @@ type Config struct {
 	// HTTPClient carries every call to Stytch. Nil means private clients with
 	// timeouts.
 	HTTPClient *http.Client
-	// Now returns the current time. Nil means time.Now.
+	// Now returns the current time of token, cookie and policy decisions.
+	// Nil means time.Now. The circuit breaker's open period and Stytch's
+	// Retry-After run on real time.
 	Now func() time.Time
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means the
 	// verifier's default (5 s).

@@ -32,10 +32,12 @@ type Principal struct {
 	// nil after a local verification.
 	Member       *client.Member
 	Organization *client.Organization
-	// Source tells whether the session was decided locally or remotely.
+	// Source tells whether the session (or, after a Require that had no
+	// usable policy, its authorization) was decided locally or remotely.
 	Source Source
 
 	cred    Credential
+	guard   *Guard // the Guard that decided it
 	verdict *client.AuthorizationVerdict
 	index   *rbac.Index
 	check   client.AuthorizationCheck
@@ -87,7 +89,8 @@ func newPrincipal(parent context.Context) (*principalContext, context.Context) {
 }
 
 // NewContext returns a copy of ctx carrying p. It lets tests of handlers
-// build a request as the Guard would.
+// build a request as the Guard would. Guards do not trust such a Principal:
+// a guarded route behind it still authenticates the request itself.
 func NewContext(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, ctxKey{}, p)
 }

@@ -15,10 +15,13 @@ type Decision struct {
 	Method, Path string
 	// Allowed is true when the request reached the handler with a session.
 	Allowed bool
-	// Status is the refusal status (401, 403, 503), or 0 when allowed (or,
-	// for Optional, when the request went on without a session).
+	// Status is the refusal status (401, 403, 503), or 0 when the request
+	// reached the handler (with a session, or without one through
+	// Optional).
 	Status int
-	// Code is the refusal code, empty when allowed.
+	// Code is the error code of the refused credential, empty when allowed.
+	// For Optional it is set with Status 0 when the request went on
+	// anonymously.
 	Code string
 	// Source tells how the session was decided, when one was.
 	Source Source
@@ -52,7 +55,6 @@ func (g *Guard) decided(r *http.Request, start time.Time, p *Principal, resource
 	if start.IsZero() {
 		return
 	}
-	logOn := g.cfg.Logger.Enabled(r.Context(), slog.LevelDebug)
 	d := Decision{
 		Method: r.Method, Path: r.URL.Path,
 		Allowed:  err == nil && p != nil,
@@ -70,10 +72,28 @@ func (g *Guard) decided(r *http.Request, start time.Time, p *Principal, resource
 	if errors.As(err, &e) {
 		d.Status, d.Code = e.Status, e.Code
 	}
+	g.report(r, d)
+}
+
+// decidedAnonymous reports an Optional request that goes on without a
+// session because its credential was refused.
+func (g *Guard) decidedAnonymous(r *http.Request, start time.Time, err error) {
+	if start.IsZero() {
+		return
+	}
+	d := Decision{Method: r.Method, Path: r.URL.Path, Latency: g.cfg.Now().Sub(start), Err: err}
+	var e *Error
+	if errors.As(err, &e) {
+		d.Code = e.Code
+	}
+	g.report(r, d)
+}
+
+func (g *Guard) report(r *http.Request, d Decision) {
 	if g.cfg.OnDecision != nil {
 		g.cfg.OnDecision(d)
 	}
-	if logOn {
+	if g.cfg.Logger.Enabled(r.Context(), slog.LevelDebug) {
 		g.log(r.Context(), d)
 	}
 }

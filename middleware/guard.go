@@ -25,6 +25,8 @@ type Guard struct {
 	remote   *remote
 
 	ownVerifier, ownPolicies bool
+	// ownClient: the Guard built the client and its private HTTP client.
+	ownClient bool
 }
 
 // New validates cfg and builds a Guard: a client, a verifier (whose JWKS
@@ -39,12 +41,18 @@ func New(cfg Config) (*Guard, error) {
 	if g.client != nil && g.client.ProjectID() != cfg.ProjectID {
 		return nil, fmt.Errorf("%w: Client is for another project than ProjectID", errConfig)
 	}
+	if g.verifier != nil && g.verifier.ProjectID() != cfg.ProjectID {
+		return nil, fmt.Errorf("%w: Verifier is for another project than ProjectID", errConfig)
+	}
+	if g.policies != nil && g.policies.ProjectID() != cfg.ProjectID {
+		return nil, fmt.Errorf("%w: Policies are for another project than ProjectID", errConfig)
+	}
 	if g.client == nil {
 		c, err := client.New(client.Config{ProjectID: cfg.ProjectID, Secret: cfg.Secret, BaseURL: cfg.BaseURL, HTTPClient: cfg.HTTPClient})
 		if err != nil {
 			return nil, err
 		}
-		g.client = c
+		g.client, g.ownClient = c, cfg.HTTPClient == nil
 	}
 	if g.policies == nil {
 		p, err := rbac.New(rbac.Config{Client: g.client, Now: cfg.Now, Logger: cfg.Logger})
@@ -88,6 +96,9 @@ func (g *Guard) Close() error {
 	if g.ownPolicies {
 		errs = append(errs, g.policies.Close())
 	}
+	if g.ownClient {
+		g.client.HTTPClient().CloseIdleConnections()
+	}
 	return errors.Join(errs...)
 }
 
@@ -112,9 +123,11 @@ func (g *Guard) Authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// Optional authenticates when a credential is present and never refuses: a
-// request without a usable session reaches the handler with no Principal
-// (cookies are cleared when Stytch said the session is gone).
+// Optional authenticates when a credential is present: a request without a
+// usable session (none, malformed, forged, expired or revoked) reaches the
+// handler with no Principal, and cookies are cleared when Stytch said the
+// session is gone. Only when Stytch is needed and unreachable does it refuse
+// with 503, so that a signed-in user is not shown a signed-out page.
 func (g *Guard) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.passThrough(r) {
@@ -123,8 +136,14 @@ func (g *Guard) Optional(next http.Handler) http.Handler {
 		}
 		start := g.start(r)
 		p, r2, err := g.authenticate(w, r)
+		if errors.Is(err, ErrUnavailable) {
+			// Stytch is needed and down: answering as if signed out would
+			// log the user out of this page.
+			g.refuse(w, r, start, p, "", "", err)
+			return
+		}
 		if err != nil {
-			g.decided(r, start, p, "", "", err)
+			g.decidedAnonymous(r, start, err)
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -140,7 +159,13 @@ func (g *Guard) Optional(next http.Handler) http.Handler {
 // when no usable policy exists, Stytch's Authenticate with an
 // authorization_check decides (503 when unreachable). Guards compose: a
 // route may carry several, and the session is authenticated once.
+//
+// Require panics when resource or action is empty: that is a programming
+// error of the route table, caught when routes are built.
 func (g *Guard) Require(resource, action string) func(http.Handler) http.Handler {
+	if resource == "" || action == "" {
+		panic("middleware: Require needs a resource and an action")
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if g.passThrough(r) {
@@ -169,7 +194,10 @@ func (g *Guard) passThrough(r *http.Request) bool {
 // authenticate returns the request's Principal (reusing one an outer guard
 // stored) and the request carrying it.
 func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*Principal, *http.Request, error) {
-	if p, ok := FromContext(r.Context()); ok {
+	// Reuse the session an outer guard of this Guard decided; a Principal
+	// from another Guard (other project or MaxTokenAge) or from NewContext
+	// is not trusted.
+	if p, ok := FromContext(r.Context()); ok && p.guard == g {
 		return p, r, nil
 	}
 	cred, err := g.extract(r)
@@ -180,6 +208,7 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*Principal
 	if err := g.decide(w, r.Context(), cred, pc); err != nil {
 		return nil, r, err
 	}
+	pc.p.guard = g
 	return &pc.p, r.WithContext(ctx), nil
 }
 
@@ -194,6 +223,12 @@ func (g *Guard) extract(r *http.Request) (Credential, error) {
 			return Credential{}, err
 		}
 		if !cred.empty() {
+			// Whatever the extractor, nothing of the wrong shape or size
+			// goes further (and never to Stytch).
+			if cred.SessionJWT != "" && Classify(cred.SessionJWT, g.cfg.MaxCredentialBytes) != KindJWT ||
+				cred.SessionToken != "" && Classify(cred.SessionToken, g.cfg.MaxCredentialBytes) != KindSessionToken {
+				return Credential{}, newError(ErrMalformedCredentials, "", nil)
+			}
 			return cred, nil
 		}
 	}
@@ -264,15 +299,21 @@ func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, err error) e
 		}
 		return newError(ErrPermissionDenied, "", err)
 	case errors.Is(err, client.ErrBadRequest), errors.Is(err, client.ErrInvalidParams):
-		return newError(ErrInvalidToken, "", err)
+		// An answer that says nothing about the session: never a reason
+		// to log the user out.
+		g.cfg.Logger.Error("stytchguard: Stytch refused the request", "error", err)
+		return unavailable("", time.Second, err)
 	case errors.Is(err, client.ErrUnauthorizedCredentials):
 		g.cfg.Logger.Error("stytchguard: Stytch rejected the project credentials", "error", err)
 		return unavailable("", time.Minute, err)
 	}
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return unavailable("", g.remote.retryAfter(err), err)
+	var rl *retryLaterError
+	failFast := errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) || errors.As(err, &rl)
+	if !failFast && !errors.Is(err, context.Canceled) {
+		// Fast failures are the breaker and Retry-After at work: logging
+		// each would flood the log during an outage.
+		g.cfg.Logger.Warn("stytchguard: Stytch unavailable", "error", err)
 	}
-	g.cfg.Logger.Warn("stytchguard: Stytch unavailable", "error", err)
 	return unavailable("", g.remote.retryAfter(err), err)
 }
 
@@ -322,7 +363,7 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 	if rerr != nil {
 		return g.remoteError(w, cred, rerr)
 	}
-	p.index, p.verdict = nil, resp.Verdict
+	p.index, p.verdict, p.Source = nil, resp.Verdict, SourceRemote
 	if p.verdict == nil {
 		p.verdict = &client.AuthorizationVerdict{Authorized: true}
 	}

@@ -171,7 +171,7 @@ func TestRevokedSessionIs401AndClearsCookies(t *testing.T) {
 	wantStatus(t, rec, 401, middleware.CodeSessionExpired)
 	c := setCookies(rec)
 	for _, name := range []string{middleware.DefaultJWTCookie, middleware.DefaultTokenCookie} {
-		if c[name] == nil || c[name].MaxAge >= 0 && c[name].Value != "" {
+		if c[name] == nil || c[name].MaxAge >= 0 || c[name].Value != "" {
 			t.Fatalf("cookie %s not cleared: %v", name, rec.Header()["Set-Cookie"])
 		}
 	}

@@ -72,7 +72,8 @@ func newRemote(c *client.Client, cfg *Config) *remote {
 		IsSuccessful: func(err error) bool {
 			// Only an outage counts against Stytch; a definite "no" is an
 			// answer.
-			return err == nil || !errors.Is(err, client.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded)
+			return err == nil || errors.Is(err, context.Canceled) ||
+				!errors.Is(err, client.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded)
 		},
 	})
 	return rm
@@ -141,6 +142,7 @@ func (rm *remote) call(ctx context.Context, p *client.AuthenticateParams) (*clie
 	}
 	resp, err := rm.guarded(ctx, p)
 	if d, ok := client.RetryAfter(err); ok && errors.Is(err, client.ErrUnavailable) {
+		d = min(d, MaxRetryAfter)
 		until := time.Now().Add(d).UnixNano()
 		for {
 			cur := rm.notBefore.Load()
@@ -247,6 +249,10 @@ func (rm *remote) store(k [32]byte, resp *client.AuthenticateResponse, err error
 	rm.cache[k] = remoteEntry{resp: resp, err: err, expires: exp}
 }
 
+// MaxRetryAfter caps how long a Retry-After from Stytch stops remote calls,
+// so a wrong header cannot stop them for hours.
+const MaxRetryAfter = time.Minute
+
 // errClosed is returned for remote calls after Guard.Close.
 var errClosed = fmt.Errorf("middleware: guard closed: %w", client.ErrUnavailable)
 
@@ -261,7 +267,7 @@ func (rm *remote) close() {
 // retryAfter suggests when to come back after err.
 func (rm *remote) retryAfter(err error) time.Duration {
 	if d, ok := client.RetryAfter(err); ok {
-		return d
+		return min(d, MaxRetryAfter)
 	}
 	var rl *retryLaterError
 	if errors.As(err, &rl) {

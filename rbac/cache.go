@@ -571,3 +571,6 @@ func (c *Cache) Close() error {
 	c.wg.Wait()
 	return nil
 }
+
+// ProjectID returns the project whose policies c fetches.
+func (c *Cache) ProjectID() string { return c.client.ProjectID() }

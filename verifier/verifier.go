@@ -357,3 +357,6 @@ func checkShape(tok string) error {
 	}
 	return checkCharset(tok)
 }
+
+// ProjectID returns the project whose session JWTs v accepts.
+func (v *Verifier) ProjectID() string { return v.projectID }

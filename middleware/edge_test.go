@@ -1,0 +1,173 @@
+package middleware_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/stytchtest"
+	"github.com/stytchguard/stytchguard/verifier"
+)
+
+func TestPrincipalOfAnotherGuardIsNotTrusted(t *testing.T) {
+	e := newEnv(t, func(c *middleware.Config) { c.MaxTokenAge = time.Minute })
+	tok, jwt := e.session(orgAcme, "", "viewer")
+	e.warm(jwt)
+	lax, err := middleware.New(middleware.Config{ProjectID: e.srv.ProjectID, Secret: e.srv.Secret, BaseURL: e.srv.URL, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lax.Close()
+	e.srv.RevokeSession(tok)
+	e.clock.Advance(2 * time.Minute) // older than the strict guard's MaxTokenAge
+	// a lax outer guard must not vouch for the strict inner one
+	h := lax.Authenticate(e.g.Require("documents", "read")(okHandler()))
+	wantStatus(t, do(h, req("GET", "/", bearer(jwt))), 401, middleware.CodeSessionExpired)
+	// a Principal planted with NewContext is not trusted either
+	planted := middleware.NewContext(context.Background(), &middleware.Principal{MemberSession: &client.MemberSession{OrganizationID: orgAcme, Roles: []string{"admin"}}})
+	wantStatus(t, do(e.g.Require("documents", "delete")(okHandler()), req("GET", "/").WithContext(planted)), 401, middleware.CodeMissingCredentials)
+}
+
+func TestCustomExtractorOutputIsChecked(t *testing.T) {
+	e := newEnv(t, func(c *middleware.Config) {
+		c.Extractors = []middleware.Extractor{func(r *http.Request) (middleware.Credential, error) {
+			return middleware.Credential{SessionToken: r.Header.Get("X-Session")}, nil
+		}}
+	})
+	tok, _ := e.session(orgAcme, "", "viewer")
+	h := e.g.Authenticate(okHandler())
+	// a custom extractor's oversized or odd value never reaches Stytch
+	wantStatus(t, do(h, req("GET", "/", header("X-Session", strings.Repeat("a b", 7000)))), 401, middleware.CodeInvalidToken)
+	if n := e.srv.Calls(stytchtest.EndpointAuthenticate); n != 0 {
+		t.Fatalf("authenticate calls = %d, want 0", n)
+	}
+	wantStatus(t, do(h, req("GET", "/", header("X-Session", tok))), 200, "")
+}
+
+func TestSharedComponentsMustMatchTheProject(t *testing.T) {
+	e := newEnv(t, nil)
+	v, err := verifier.New(context.Background(), verifier.Config{ProjectID: "project-test-other", BaseURL: e.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	g, err := middleware.New(middleware.Config{ProjectID: e.srv.ProjectID, Secret: e.srv.Secret, BaseURL: e.srv.URL, Verifier: v})
+	if err == nil {
+		_ = g.Close()
+		t.Fatal("a verifier of another project was accepted")
+	}
+}
+
+func TestRemoteAnswersThatSayNothingAboutTheSession(t *testing.T) {
+	e := newEnv(t, func(c *middleware.Config) { c.BreakerFailures = 100 })
+	tok, jwt := e.session(orgAcme, "", "viewer")
+	e.warm(jwt)
+	e.clock.Advance(6 * time.Minute)
+	h := e.g.Authenticate(okHandler())
+	// a gateway's JSON 404 must not log the user out
+	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Status: 404, ErrorType: "not_found"})
+	rec := do(h, req("GET", "/", cookies(jwt, tok)))
+	wantStatus(t, rec, 503, middleware.CodeAuthUnavailable)
+	if len(setCookies(rec)) != 0 {
+		t.Fatal("cookies cleared on a 404 that is not session_not_found")
+	}
+	// a wrong project secret is our misconfiguration, not the user's fault
+	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Status: 401, ErrorType: "unauthorized_credentials"})
+	rec = do(h, req("GET", "/", cookies(jwt, tok)))
+	wantStatus(t, rec, 503, middleware.CodeAuthUnavailable)
+	if len(setCookies(rec)) != 0 {
+		t.Fatal("cookies cleared on a credentials error")
+	}
+	e.srv.ClearFaults()
+}
+
+func TestRetryAfterIsCapped(t *testing.T) {
+	e := newEnv(t, nil)
+	tok, _ := e.session(orgAcme, "", "viewer")
+	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Status: 429, RetryAfter: 2 * time.Hour})
+	rec := do(e.g.Authenticate(okHandler()), req("GET", "/", bearer(tok)))
+	wantStatus(t, rec, 503, middleware.CodeAuthUnavailable)
+	if got := rec.Header().Get("Retry-After"); got != "60" {
+		t.Fatalf("Retry-After = %q, want the 60 s cap", got)
+	}
+}
+
+func TestOptionalDuringAnOutageIs503(t *testing.T) {
+	e := newEnv(t, nil)
+	tok, _ := e.session(orgAcme, "", "viewer")
+	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Status: 500})
+	// a signed-in user must not be shown the signed-out page because Stytch is down
+	wantStatus(t, do(e.g.Optional(okHandler()), req("GET", "/", cookies("", tok))), 503, middleware.CodeAuthUnavailable)
+}
+
+func TestRequireWithoutResourcePanics(t *testing.T) {
+	e := newEnv(t, nil)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Require(\"\", \"\") did not panic")
+		}
+	}()
+	e.g.Require("", "read")
+}
+
+func TestKeysUnavailableGoesRemote(t *testing.T) {
+	clock := stytchtest.NewClock(t0)
+	srv := stytchtest.NewServer(stytchtest.Options{Now: clock.Now, SigningKey: signingKey(t)})
+	defer srv.Close()
+	srv.SetPolicy(testPolicy())
+	srv.SetFault(stytchtest.EndpointJWKS, stytchtest.Fault{Status: 503})
+	g, err := middleware.New(middleware.Config{ProjectID: srv.ProjectID, Secret: srv.Secret, BaseURL: srv.URL, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	_, jwt, _ := srv.NewSession(stytchtest.SessionSpec{OrganizationID: orgAcme, Roles: []string{"viewer"}})
+	rec := do(g.Require("documents", "read")(okHandler()), req("GET", "/", bearer(jwt)))
+	wantStatus(t, rec, 200, "")
+	if src := body(t, rec)["source"]; src != "remote" {
+		t.Fatalf("source = %v, want remote while keys are unavailable", src)
+	}
+	// a forged token is still refused locally
+	forged, _ := srv.SignClaims(map[string]any{"iss": "stytch.com/project-test-other", "sub": "x"}, nil)
+	before := srv.Calls(stytchtest.EndpointAuthenticate)
+	wantStatus(t, do(g.Authenticate(okHandler()), req("GET", "/", bearer(forged))), 401, middleware.CodeInvalidToken)
+	if srv.Calls(stytchtest.EndpointAuthenticate) != before {
+		t.Fatal("forged token sent to Stytch while keys are unavailable")
+	}
+}
+
+func TestCookiesOverLoopback(t *testing.T) {
+	e := newEnv(t, func(c *middleware.Config) {
+		c.Cookies = middleware.CookieAttributes{Path: "/app", Domain: "127.0.0.1", SameSite: http.SameSiteStrictMode, ScriptReadable: true}
+	})
+	tok, jwt := e.session(orgAcme, "", "viewer")
+	e.warm(jwt)
+	e.clock.Advance(6 * time.Minute)
+	srv := httptest.NewServer(e.g.Authenticate(okHandler()))
+	defer srv.Close()
+	r, _ := http.NewRequest("GET", srv.URL+"/app", nil)
+	r.AddCookie(&http.Cookie{Name: middleware.DefaultJWTCookie, Value: jwt})
+	r.AddCookie(&http.Cookie{Name: middleware.DefaultTokenCookie, Value: tok})
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	var jc *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == middleware.DefaultJWTCookie {
+			jc = c
+		}
+	}
+	if jc == nil || jc.Path != "/app" || jc.Domain != "127.0.0.1" || jc.SameSite != http.SameSiteStrictMode || jc.HttpOnly || !jc.Secure {
+		t.Fatalf("re-issued cookie = %+v", jc)
+	}
+}
