@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -149,6 +150,14 @@ func TestEmulatorEveryCall(t *testing.T) {
 		}
 		if !resp.MemberAuthenticated || resp.SessionToken == "" || resp.MemberSession == nil || resp.MemberSession.OrganizationID != "organization-test-globex" {
 			t.Fatalf("exchange = %+v", resp)
+		}
+	})
+	t.Run("exchange to the own organization", func(t *testing.T) {
+		// Exchange switches organizations; the own one is a bad request
+		_, err := c.Sessions.Exchange(ctx, &client.ExchangeParams{OrganizationID: "organization-test-acme", SessionToken: tok})
+		var ce *client.Error
+		if !errors.Is(err, client.ErrBadRequest) || !errors.As(err, &ce) || ce.ErrorType != "invalid_organization_id" {
+			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("exchange primary required", func(t *testing.T) {
@@ -299,4 +308,13 @@ func TestEmulatorErrorClasses(t *testing.T) {
 			t.Fatalf("expired session: %v", err)
 		}
 	})
+}
+
+func TestJWKThumbprintUnderBothNames(t *testing.T) {
+	for _, doc := range []string{`{"kid":"k","x5tS256":"abc"}`, `{"kid":"k","x5t_s256":"abc"}`} {
+		var k client.JWK
+		if err := json.Unmarshal([]byte(doc), &k); err != nil || k.X5TS256 != "abc" || k.KeyID != "k" {
+			t.Fatalf("%s: %+v %v", doc, k, err)
+		}
+	}
 }

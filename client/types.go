@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -190,6 +191,24 @@ type JWK struct {
 	X5TS256 string   `json:"x5tS256,omitempty"`
 	N       string   `json:"n,omitempty"`
 	E       string   `json:"e,omitempty"`
+}
+
+// UnmarshalJSON decodes a JWK, accepting the thumbprint under the wire name
+// "x5tS256" and under the reference SDK's "x5t_s256".
+func (k *JWK) UnmarshalJSON(data []byte) error {
+	type plain JWK
+	var v struct {
+		plain
+		X5TS256Alt string `json:"x5t_s256"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*k = JWK(v.plain)
+	if k.X5TS256 == "" {
+		k.X5TS256 = v.X5TS256Alt
+	}
+	return nil
 }
 
 // GetParams selects the member whose active sessions Get lists.

@@ -136,8 +136,8 @@ func newApp(cfg appConfig) (a *app, err error) {
 	// versions also copy their parameters into r.PathValue, so one
 	// r.PathValue hook would serve both here; the demo shows each router's
 	// own way.) A hook must read the parameter its router matched: a hook
-	// that finds nothing returns "", and the guard then checks the session's
-	// own organization while the handler would act on the path's. Sharing
+	// that finds nothing returns "", which the guard refuses with 403
+	// tenancy_mismatch (it fails closed rather than guess). Sharing
 	// the client, verifier and policy cache keeps one JWKS cache and one
 	// policy cache for both guards.
 	base := middleware.Config{

@@ -119,8 +119,8 @@ func TestTenancy(t *testing.T) {
 		// An encoded slash must not let the path name two organizations.
 		{"encoded slash in the org id", alice, credJWT, "GET", "/orgs/" + orgGlobex.ID + "%2F..%2F" + orgAcme.ID + "/documents", "", 403, "tenancy_mismatch"},
 		{"encoded slash in the org id (std)", alice, credJWT, "GET", "/std/orgs/" + orgGlobex.ID + "%2F..%2F" + orgAcme.ID + "/documents", "", 403, "tenancy_mismatch"},
-		// An empty org id would fall back to the session's own org in the
-		// guard; the routers must not route it at all.
+		// An empty org id is refused by the guard (403); the routers do not
+		// even route it.
 		{"empty org id", alice, credJWT, "GET", "/orgs//documents", "", 404, ""},
 		{"empty org id (std)", alice, credJWT, "GET", "/std/orgs//documents", "", 404, ""},
 	}

@@ -367,6 +367,11 @@ func (s *Server) handleExchange(c *call) (any, *apiError) {
 		s.mu.Unlock()
 		return nil, e
 	}
+	if src.orgID == org.id {
+		// Exchange switches to a different organization.
+		s.mu.Unlock()
+		return nil, &apiError{http.StatusBadRequest, "invalid_organization_id", "The session already belongs to this organization."}
+	}
 	m := s.memberByEmailLocked(org.id, s.members[src.memberID].email)
 	if m == nil {
 		s.mu.Unlock()

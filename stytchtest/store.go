@@ -288,7 +288,7 @@ func (s *Server) newFactor(method string, m *member, now time.Time) wireFactor {
 		f.Type, f.DeliveryMethod = "oauth", "oauth_microsoft"
 		f.MicrosoftOAuthFactor = &wireOAuthFactor{ID: s.newID("oauth-user-registration"), ProviderSubject: newUUID(), EmailID: m.emailID}
 	case "imported": // Migrate: the identity provider vouched for the email address
-		f.Type, f.DeliveryMethod, f.EmailFactor = "imported", "imported", email
+		f.Type, f.DeliveryMethod, f.EmailFactor = "imported", "email", email
 	}
 	return f
 }
