@@ -25,8 +25,8 @@ const (
 type Principal struct {
 	// MemberSession is the session; never nil.
 	MemberSession *client.MemberSession
-	// Claims are the verified JWT claims; nil when the session was decided
-	// from an opaque token by Stytch.
+	// Claims are the verified JWT claims, shared with the verifier's
+	// verified-token cache; nil when the session was decided by Stytch.
 	Claims *client.Claims
 	// Member and Organization are set when Stytch's Authenticate answered;
 	// nil after a local verification.
@@ -67,9 +67,8 @@ type ctxKey struct{}
 type principalContext struct {
 	context.Context
 	p Principal
-	// Storage for a locally verified session and its claims.
+	// Storage for a locally verified session.
 	session client.MemberSession
-	claims  client.Claims
 }
 
 // Value returns the Principal for the package's key and defers to the

@@ -241,9 +241,9 @@ func (g *Guard) extract(r *http.Request) (Credential, error) {
 func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credential, pc *principalContext) error {
 	p := &pc.p
 	if cred.SessionJWT != "" {
-		err := g.verifier.VerifyInto(ctx, cred.SessionJWT, g.cfg.MaxTokenAge, &pc.session, &pc.claims)
+		claims, err := g.verifier.VerifyInto(ctx, cred.SessionJWT, g.cfg.MaxTokenAge, &pc.session)
 		if err == nil {
-			*p = Principal{MemberSession: &pc.session, Claims: &pc.claims, Source: SourceLocal, cred: cred}
+			*p = Principal{MemberSession: &pc.session, Claims: claims, Source: SourceLocal, cred: cred}
 			return nil
 		}
 		if !verifier.CanRefreshRemotely(err) {

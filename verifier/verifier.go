@@ -211,42 +211,45 @@ func (v *Verifier) Verify(ctx context.Context, sessionJWT string) (*client.Membe
 // treated as zero.
 func (v *Verifier) VerifyMaxAge(ctx context.Context, sessionJWT string, maxAge time.Duration) (*client.MemberSession, *client.Claims, error) {
 	out := new(result)
-	if err := v.VerifyInto(ctx, sessionJWT, maxAge, &out.session, &out.claims); err != nil {
+	claims, err := v.VerifyInto(ctx, sessionJWT, maxAge, &out.session)
+	if err != nil {
 		return nil, nil, err
 	}
+	out.claims = *claims
 	return &out.session, &out.claims, nil
 }
 
-// VerifyInto is VerifyMaxAge writing the session and the claims into values
-// the caller provides instead of allocating them, so that a caller keeping
-// them inside a larger value of its own (the middleware's per-request
-// context) pays no allocation on a verified-token cache hit. session and
-// claims must not be nil; on error they are left unchanged. As with
-// VerifyMaxAge, the copies share their slices, maps and time pointers with
-// the verified-token cache and must be treated as read-only.
-func (v *Verifier) VerifyInto(ctx context.Context, sessionJWT string, maxAge time.Duration, session *client.MemberSession, claims *client.Claims) error {
+// VerifyInto is VerifyMaxAge for callers on a hot path: it writes the
+// session into a value the caller provides (the middleware keeps it inside
+// its per-request context value) and returns the claims shared with the
+// verified-token cache instead of copying them, so a cache hit allocates
+// nothing. The returned Claims must be treated as read-only; the session
+// copy shares its slices, maps and time pointers with the cache as
+// VerifyMaxAge's does. session must not be nil; on error it is left
+// unchanged.
+func (v *Verifier) VerifyInto(ctx context.Context, sessionJWT string, maxAge time.Duration, session *client.MemberSession) (*client.Claims, error) {
 	if len(sessionJWT) > MaxTokenLength {
-		return tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
+		return nil, tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
 	}
 	now := v.now()
 	if v.cache != nil {
 		if e := v.cache.get(sessionJWT); e != nil && v.servable(e, now, maxAge) {
-			*session, *claims = e.res.session, e.res.claims
-			return nil
+			*session = e.res.session
+			return &e.res.claims, nil
 		}
 	}
 	e, err := v.verify(ctx, sessionJWT, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if v.cache != nil {
 		v.cache.put(sessionJWT, e) // authentic: even a too-old token may serve callers allowing its age
 	}
 	if maxAge > 0 && e.iat.Add(maxAge).Before(now) {
-		return tokenErr(ErrTooOld, "iat older than the maximum token age")
+		return nil, tokenErr(ErrTooOld, "iat older than the maximum token age")
 	}
-	*session, *claims = e.res.session, e.res.claims
-	return nil
+	*session = e.res.session
+	return &e.res.claims, nil
 }
 
 // servable reports whether a cached entry may answer now: the token has not
