@@ -114,3 +114,16 @@ func TestJWKSRedirectNotFollowed(t *testing.T) {
 		t.Fatal("the redirect was followed")
 	}
 }
+
+// TestBackoffSchedule: a failing JWKS is retried after 1 s, doubling to at
+// most 60 s with the defaults.
+func TestBackoffSchedule(t *testing.T) {
+	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60}
+	var d time.Duration
+	for i, w := range want {
+		d = nextBackoff(d, DefaultJWKSRetryMin, DefaultJWKSRetryMax)
+		if d != w*time.Second {
+			t.Fatalf("retry %d after %v, want %v", i+1, d, w*time.Second)
+		}
+	}
+}

@@ -256,7 +256,7 @@ func (v *Verifier) refreshLoop(firstOK bool) {
 			backoff = 0
 			return jitter(v.refreshInterval)
 		}
-		backoff = min(max(2*backoff, v.retryMin), v.retryMax)
+		backoff = nextBackoff(backoff, v.retryMin, v.retryMax)
 		return backoff
 	}
 	timer := time.NewTimer(next(firstOK))
@@ -273,6 +273,12 @@ func (v *Verifier) refreshLoop(firstOK bool) {
 		}
 		timer.Reset(next(err == nil))
 	}
+}
+
+// nextBackoff doubles the previous retry delay (zero before the first
+// failure) within [lo, hi]: with the defaults 1 s, 2 s, 4 s ... 60 s.
+func nextBackoff(prev, lo, hi time.Duration) time.Duration {
+	return min(max(2*prev, lo), hi)
 }
 
 // jitter spreads d by ±10%.

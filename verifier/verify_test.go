@@ -294,6 +294,24 @@ func attackTable() []tokenCase {
 		{name: "exp_missing", token: claims(map[string]any{"exp": nil}), want: ErrClaims},
 		// iat missing.
 		{name: "iat_missing", token: claims(map[string]any{"iat": nil}), want: ErrClaims},
+		// iat null.
+		{name: "iat_null", token: raw(goodHeader, []string{"iat"}, `"iat":null`), want: ErrClaims},
+		// iat zero (1970).
+		{name: "iat_zero", token: claims(map[string]any{"iat": 0}), want: ErrClaims},
+		// iat negative.
+		{name: "iat_negative", token: claims(map[string]any{"iat": -1}), want: ErrClaims},
+		// iat boolean.
+		{name: "iat_bool", token: claims(map[string]any{"iat": true}), want: ErrClaims},
+		// iat written with an exponent is still a JSON number.
+		{name: "iat_exponent_ok", token: raw(goodHeader, []string{"iat"}, fmt.Sprintf(`"iat":%de0`, iat0.Unix()))},
+		// nbf null.
+		{name: "nbf_null", token: raw(goodHeader, []string{"nbf"}, `"nbf":null`), want: ErrClaims},
+		// nbf in the future but within the leeway.
+		{name: "nbf_within_leeway_ok", token: claims(map[string]any{"nbf": t0.Add(DefaultLeeway).Unix()})},
+		// nbf in the future beyond the leeway.
+		{name: "nbf_beyond_leeway", token: claims(map[string]any{"nbf": t0.Add(DefaultLeeway + time.Second).Unix()}), want: ErrNotYetValid},
+		// jti that is not a string.
+		{name: "jti_number", token: claims(map[string]any{"jti": 42}), want: ErrClaims},
 		// nbf missing is allowed (optional in RFC 7519).
 		{name: "nbf_missing_ok", token: claims(map[string]any{"nbf": nil})},
 		// Fractional seconds are valid JSON numbers.
