@@ -27,6 +27,12 @@ const (
 	DefaultRetryInterval = time.Second
 )
 
+// retryAfter is the wait Stytch asked for with a 429 or 503, if any.
+func retryAfter(err error) time.Duration {
+	d, _ := client.RetryAfter(err)
+	return d
+}
+
 // refreshConcurrency bounds the fetches one refresh round runs at once.
 const refreshConcurrency = 4
 
@@ -195,7 +201,7 @@ func orDefault(d, def time.Duration) time.Duration {
 //
 // A nil check returns (nil, nil). Tenancy is decided before any policy is
 // needed. Refusals are *AuthorizationError (ErrForbidden); a nil session is
-// refused as holding no roles. When no usable policy exists the error wraps
+// refused as having no organization (tenancy) and no roles. When no usable policy exists the error wraps
 // ErrPolicyUnavailable and no decision was made: the caller should ask the
 // Stytch API instead.
 func (c *Cache) Authorize(ctx context.Context, session *client.MemberSession, check *client.AuthorizationCheck) (*client.AuthorizationVerdict, error) {
@@ -203,7 +209,9 @@ func (c *Cache) Authorize(ctx context.Context, session *client.MemberSession, ch
 		return nil, nil
 	}
 	if session == nil {
-		return nil, newAuthorizationError(ErrorTypePermission, "", check)
+		// No subject: no organization (tenancy is decided first, as in
+		// the reference) and no roles.
+		session = &client.MemberSession{}
 	}
 	if session.OrganizationID != check.OrganizationID {
 		return nil, newAuthorizationError(ErrorTypeTenancy, session.OrganizationID, check)
@@ -421,7 +429,7 @@ func (c *Cache) fetch(e *entry) (*entryState, error) {
 		e.state.Store(&entryState{
 			policy:      old.policy,
 			fetchedAt:   old.fetchedAt,
-			nextAttempt: now.Add(c.backoff(failures)),
+			nextAttempt: now.Add(max(c.backoff(failures), retryAfter(err))),
 			failures:    failures,
 			err:         err,
 		})

@@ -608,3 +608,21 @@ func TestCacheBackgroundLoopRefreshesUsedPolicies(t *testing.T) {
 		t.Fatalf("unused policies refreshed: policy %d -> %d, org %d -> %d", p, p2, o, o2)
 	}
 }
+
+// TestNilSessionFailsTenancyFirst: a check without a subject is decided like
+// the reference does, tenancy first, and never fetches a policy.
+func TestNilSessionFailsTenancyFirst(t *testing.T) {
+	c, err := client.New(client.Config{ProjectID: "project-test-x", Secret: "s", BaseURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := New(Config{Client: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	_, err = cache.Authorize(context.Background(), nil, &client.AuthorizationCheck{OrganizationID: "organization-test-acme", ResourceID: "documents", Action: "read"})
+	if !errors.Is(err, ErrTenancy) {
+		t.Fatalf("err = %v, want ErrTenancy", err)
+	}
+}
