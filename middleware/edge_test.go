@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,5 +170,82 @@ func TestCookiesOverLoopback(t *testing.T) {
 	}
 	if jc == nil || jc.Path != "/app" || jc.Domain != "127.0.0.1" || jc.SameSite != http.SameSiteStrictMode || jc.HttpOnly || !jc.Secure {
 		t.Fatalf("re-issued cookie = %+v", jc)
+	}
+}
+
+func TestTokenOnlyCookieGetsBothCookies(t *testing.T) {
+	e := newEnv(t, nil)
+	tok, _ := e.session(orgAcme, "", "viewer")
+	rec := do(e.g.Authenticate(okHandler()), req("GET", "/", cookies("", tok)))
+	wantStatus(t, rec, 200, "")
+	c := setCookies(rec)
+	if c[middleware.DefaultJWTCookie] == nil || c[middleware.DefaultJWTCookie].Value == "" || c[middleware.DefaultTokenCookie] == nil {
+		t.Fatalf("want both cookies from a token-only request: %v", rec.Header()["Set-Cookie"])
+	}
+	// the next request carries the JWT and is decided locally
+	e.srv.ResetCalls()
+	e.warm(c[middleware.DefaultJWTCookie].Value)
+	rec = do(e.g.Authenticate(okHandler()), req("GET", "/", cookies(c[middleware.DefaultJWTCookie].Value, tok)))
+	if src := body(t, rec)["source"]; src != "local" {
+		t.Fatalf("source = %v, want local", src)
+	}
+}
+
+// countingTransport records the peak number of Authenticate requests in
+// flight.
+type countingTransport struct {
+	base      *http.Transport
+	mu        sync.Mutex
+	cur, peak int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path != client.PathAuthenticate {
+		return c.base.RoundTrip(r)
+	}
+	c.mu.Lock()
+	c.cur++
+	c.peak = max(c.peak, c.cur)
+	c.mu.Unlock()
+	defer func() { c.mu.Lock(); c.cur--; c.mu.Unlock() }()
+	return c.base.RoundTrip(r)
+}
+
+func TestRemoteConcurrencyIsBounded(t *testing.T) {
+	ct := &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
+	t.Cleanup(ct.base.CloseIdleConnections)
+	e := newEnv(t, func(c *middleware.Config) {
+		c.HTTPClient = &http.Client{Transport: ct}
+		c.RemoteMaxConcurrent = 3
+	})
+	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Latency: 50 * time.Millisecond})
+	const n = 30
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i], _ = e.session(orgAcme, "", "viewer")
+	}
+	h := e.g.Authenticate(okHandler())
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range toks {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			codes[i] = do(h, req("GET", "/", bearer(toks[i]))).Code
+		}(i)
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 200 {
+			t.Fatalf("request %d: %d", i, c)
+		}
+	}
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if ct.peak != 3 {
+		t.Fatalf("peak Authenticate calls in flight = %d, want the limit, 3", ct.peak)
+	}
+	if got := e.srv.Calls(stytchtest.EndpointAuthenticate); got != n {
+		t.Fatalf("authenticate calls = %d, want %d", got, n)
 	}
 }
