@@ -1095,48 +1095,158 @@ func checkNoSecret(t *testing.T, err error) {
 	}
 }
 
-// callFor returns a call of the endpoint an error fixture belongs to.
-func callFor(fixture string) func(context.Context, *client.Client) error {
-	switch {
-	case strings.Contains(fixture, "revoke"):
-		return func(ctx context.Context, c *client.Client) error {
-			_, err := c.Sessions.Revoke(ctx, &client.RevokeParams{SessionToken: fxTokenA})
-			return err
-		}
-	default:
-		return func(ctx context.Context, c *client.Client) error {
-			_, err := c.Sessions.Authenticate(ctx, &client.AuthenticateParams{SessionToken: fxTokenA})
-			return err
+// fxOtherProjectID is a project other than the client's, whose JWKS the
+// jwks_404_project_not_found fixture answers for.
+const fxOtherProjectID = "project-test-5b0e6c1a-3d2f-4e8b-9a7c-6f1d2e3b4a5c"
+
+// errorEndpoint is one client call an error fixture can be served to, with
+// the request it must send.
+type errorEndpoint struct {
+	method, path string
+	call         func(context.Context, *client.Client) error
+}
+
+// errorEndpoints are the client calls by endpoint name, the prefix of the
+// endpoint-specific error fixtures (README: errors/<endpoint>_<status>_<error_type>.json).
+// Every call passes client-side validation, so the fixture decides the
+// outcome.
+var errorEndpoints = map[string]errorEndpoint{
+	"authenticate": {http.MethodPost, client.PathAuthenticate, func(ctx context.Context, c *client.Client) error {
+		_, err := c.Sessions.Authenticate(ctx, &client.AuthenticateParams{SessionToken: fxTokenA})
+		return err
+	}},
+	"get": {http.MethodGet, client.PathSessions, func(ctx context.Context, c *client.Client) error {
+		_, err := c.Sessions.Get(ctx, &client.GetParams{OrganizationID: fxOrgA, MemberID: fxMemberA})
+		return err
+	}},
+	"exchange": {http.MethodPost, client.PathExchange, func(ctx context.Context, c *client.Client) error {
+		_, err := c.Sessions.Exchange(ctx, exchangeParams())
+		return err
+	}},
+	"migrate": {http.MethodPost, client.PathMigrate, func(ctx context.Context, c *client.Client) error {
+		_, err := c.Sessions.Migrate(ctx, &client.MigrateParams{SessionToken: "external", OrganizationID: fxOrgA})
+		return err
+	}},
+	"revoke": {http.MethodPost, client.PathRevoke, func(ctx context.Context, c *client.Client) error {
+		_, err := c.Sessions.Revoke(ctx, &client.RevokeParams{MemberID: fxMemberA})
+		return err
+	}},
+	"jwks": {http.MethodGet, client.PathJWKSPrefix + fxOtherProjectID, func(ctx context.Context, c *client.Client) error {
+		_, err := c.Sessions.GetJWKS(ctx, &client.GetJWKSParams{ProjectID: fxOtherProjectID})
+		return err
+	}},
+	"rbac_policy": {http.MethodGet, client.PathPolicy, func(ctx context.Context, c *client.Client) error {
+		_, err := c.RBAC.Policy(ctx)
+		return err
+	}},
+	"rbac_org_policy": {http.MethodGet, client.PathOrgPolicyPrefix + fxOrgA, func(ctx context.Context, c *client.Client) error {
+		_, err := c.RBAC.OrgPolicy(ctx, fxOrgA)
+		return err
+	}},
+}
+
+// fixtureEndpoint returns the endpoint an error fixture names in its prefix,
+// or "" for a fixture any endpoint can answer with.
+func fixtureEndpoint(fixture string) string {
+	best := ""
+	for ep := range errorEndpoints {
+		if strings.HasPrefix(fixture, ep+"_") && len(ep) > len(best) {
+			best = ep
 		}
 	}
+	return best
+}
+
+// callFor returns the client call of endpoint ep.
+func callFor(t *testing.T, ep string) errorEndpoint {
+	t.Helper()
+	e, ok := errorEndpoints[ep]
+	if !ok {
+		t.Fatalf("no client call for endpoint %q", ep)
+	}
+	return e
 }
 
 func TestFixtureErrors(t *testing.T) {
 	retryDate := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
+	used := map[string]bool{}
 	for _, tc := range []struct {
 		fixture    string
-		status     int // HTTP status; 0 = the fixture's status_code
+		ep         string // the client call; "" = the fixture's endpoint prefix
+		status     int    // HTTP status; 0 = the fixture's status_code
 		header     map[string]string
 		want       error
 		retryAfter time.Duration // exact; -1 = about an hour (HTTP date)
 	}{
-		{fixture: "404_session_not_found.json", want: client.ErrSessionInvalid},
-		{fixture: "400_no_session_arguments.json", want: client.ErrBadRequest},
-		{fixture: "400_too_many_session_arguments.json", want: client.ErrBadRequest},
-		{fixture: "400_invalid_session_duration_minutes.json", want: client.ErrBadRequest},
+		// Authenticate (§1.1).
+		{fixture: "404_session_not_found.json", ep: "authenticate", want: client.ErrSessionInvalid},
+		{fixture: "400_no_session_arguments.json", ep: "authenticate", want: client.ErrBadRequest},
+		{fixture: "400_too_many_session_arguments.json", ep: "authenticate", want: client.ErrBadRequest},
+		{fixture: "400_invalid_session_duration_minutes.json", ep: "authenticate", want: client.ErrBadRequest},
 		// Our own credentials are wrong: not the user's session, never a logout.
-		{fixture: "401_unauthorized_credentials.json", want: client.ErrUnauthorizedCredentials},
-		{fixture: "403_session_authorization_error.json", want: client.ErrForbidden},
-		{fixture: "403_session_authorization_tenancy_error.json", want: client.ErrForbidden},
-		{fixture: "429_too_many_requests.json", header: map[string]string{"Retry-After": "7"}, want: client.ErrUnavailable, retryAfter: 7 * time.Second},
-		{fixture: "429_too_many_requests.json", header: map[string]string{"Retry-After": retryDate}, want: client.ErrUnavailable, retryAfter: -1},
-		{fixture: "500_internal_server_error.json", want: client.ErrUnavailable},
+		{fixture: "401_unauthorized_credentials.json", ep: "authenticate", want: client.ErrUnauthorizedCredentials},
+		{fixture: "403_session_authorization_error.json", ep: "authenticate", want: client.ErrForbidden},
+		{fixture: "403_session_authorization_tenancy_error.json", ep: "authenticate", want: client.ErrForbidden},
+		{fixture: "429_too_many_requests.json", ep: "authenticate", header: map[string]string{"Retry-After": "7"}, want: client.ErrUnavailable, retryAfter: 7 * time.Second},
+		{fixture: "429_too_many_requests.json", ep: "authenticate", header: map[string]string{"Retry-After": retryDate}, want: client.ErrUnavailable, retryAfter: -1},
+		{fixture: "500_internal_server_error.json", ep: "authenticate", want: client.ErrUnavailable},
 		// The HTTP status wins over the body's status_code (spec §0).
-		{fixture: "500_internal_server_error.json", status: http.StatusServiceUnavailable, want: client.ErrUnavailable},
-		{fixture: "400_no_session_revoke_arguments.json", want: client.ErrBadRequest},
-		{fixture: "400_too_many_session_revoke_arguments.json", want: client.ErrBadRequest},
+		{fixture: "500_internal_server_error.json", ep: "authenticate", status: http.StatusServiceUnavailable, want: client.ErrUnavailable},
+
+		// Get (§1.2): an unknown member or organization says nothing about
+		// any session, so it is no session verdict.
+		{fixture: "get_404_member_not_found.json", want: client.ErrBadRequest},
+		{fixture: "get_404_organization_not_found.json", want: client.ErrBadRequest},
+		{fixture: "401_unauthorized_credentials.json", ep: "get", want: client.ErrUnauthorizedCredentials},
+
+		// Exchange (§1.4).
+		{fixture: "exchange_404_organization_not_found.json", want: client.ErrBadRequest},
+		// A member_not_found 404 must not be read as "the session is gone".
+		{fixture: "exchange_404_member_not_found.json", want: client.ErrBadRequest},
+		{fixture: "exchange_400_invalid_locale.json", want: client.ErrBadRequest},
+		{fixture: "exchange_400_invalid_organization_id.json", want: client.ErrBadRequest},
+		// The session being exchanged is dead: that one is a session verdict.
+		{fixture: "404_session_not_found.json", ep: "exchange", want: client.ErrSessionInvalid},
+		{fixture: "400_too_many_session_arguments.json", ep: "exchange", want: client.ErrBadRequest},
+		{fixture: "401_unauthorized_credentials.json", ep: "exchange", want: client.ErrUnauthorizedCredentials},
+
+		// Migrate (§1.7).
+		{fixture: "migrate_400_migrate_from_external_unexpected_response.json", want: client.ErrBadRequest},
+		{fixture: "migrate_404_migrate_from_external_email_does_not_exist.json", want: client.ErrBadRequest},
+		{fixture: "migrate_404_organization_not_found.json", want: client.ErrBadRequest},
+		{fixture: "401_unauthorized_credentials.json", ep: "migrate", want: client.ErrUnauthorizedCredentials},
+
+		// Revoke (§1.3).
+		{fixture: "400_no_session_revoke_arguments.json", ep: "revoke", want: client.ErrBadRequest},
+		{fixture: "400_too_many_session_revoke_arguments.json", ep: "revoke", want: client.ErrBadRequest},
+		{fixture: "revoke_404_member_not_found.json", want: client.ErrBadRequest},
+		{fixture: "404_session_not_found.json", ep: "revoke", want: client.ErrSessionInvalid},
+		// The acting member (X-Stytch-Member-Session) may not revoke others.
+		{fixture: "403_session_authorization_error.json", ep: "revoke", want: client.ErrForbidden},
+		{fixture: "401_unauthorized_credentials.json", ep: "revoke", want: client.ErrUnauthorizedCredentials},
+
+		// JWKS (§1.8, §2.1).
+		{fixture: "jwks_404_project_not_found.json", want: client.ErrBadRequest},
+		{fixture: "500_internal_server_error.json", ep: "jwks", want: client.ErrUnavailable},
+
+		// RBAC policies (§4.1).
+		{fixture: "rbac_policy_401_unauthorized_credentials.json", want: client.ErrUnauthorizedCredentials},
+		{fixture: "rbac_org_policy_401_unauthorized_credentials.json", want: client.ErrUnauthorizedCredentials},
+		{fixture: "429_too_many_requests.json", ep: "rbac_policy", header: map[string]string{"Retry-After": "3"}, want: client.ErrUnavailable, retryAfter: 3 * time.Second},
+		{fixture: "500_internal_server_error.json", ep: "rbac_org_policy", want: client.ErrUnavailable},
 	} {
-		name := strings.TrimSuffix(tc.fixture, ".json")
+		ep := tc.ep
+		if named := fixtureEndpoint(tc.fixture); named != "" {
+			if ep != "" && ep != named {
+				t.Fatalf("fixture %s belongs to %s, the case serves it to %s", tc.fixture, named, ep)
+			}
+			ep = named
+		}
+		if ep == "" {
+			t.Fatalf("fixture %s: no endpoint", tc.fixture)
+		}
+		used[tc.fixture] = true
+		name := ep + "/" + strings.TrimSuffix(strings.TrimPrefix(tc.fixture, ep+"_"), ".json")
 		if tc.status != 0 {
 			name += fmt.Sprintf("_as_%d", tc.status)
 		}
@@ -1155,10 +1265,15 @@ func TestFixtureErrors(t *testing.T) {
 			}
 			srv := serveJSON(t, status, body, tc.header)
 			c := newClient(t, srv.URL, srv.Client())
-			err := callFor(tc.fixture)(context.Background(), c)
+			call := callFor(t, ep)
+			err := call.call(context.Background(), c)
 			if err == nil {
 				t.Fatal("call succeeded, want an error")
 			}
+			// The fixture was served to its own endpoint's request.
+			r := srv.only(t)
+			eq(t, "method", r.Method, call.method)
+			eq(t, "path", r.EscapedPath, call.path)
 			var e *client.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("error %T %v is not a *client.Error", err, err)
@@ -1168,6 +1283,9 @@ func TestFixtureErrors(t *testing.T) {
 			eq(t, "ErrorType", e.ErrorType, want.ErrorType)
 			eq(t, "ErrorMessage", e.ErrorMessage, want.ErrorMessage)
 			eq(t, "ErrorURL", e.ErrorURL, want.ErrorURL)
+			if len(e.ErrorDetails) != 0 {
+				t.Errorf("ErrorDetails = %v, want none (the fixture has none)", e.ErrorDetails)
+			}
 			checkCategory(t, err, tc.want)
 			checkNoSecret(t, err)
 			ra, ok := client.RetryAfter(err)
@@ -1189,6 +1307,17 @@ func TestFixtureErrors(t *testing.T) {
 				t.Errorf("error string %q lacks the error type or request id", err.Error())
 			}
 		})
+	}
+
+	// Every error fixture is served to a client call at least once.
+	files, _ := filepath.Glob(filepath.Join("testdata", "fixtures", "errors", "*.json"))
+	if len(files) == 0 {
+		t.Fatal("no error fixtures")
+	}
+	for _, f := range files {
+		if !used[filepath.Base(f)] {
+			t.Errorf("error fixture %s is served to no client call", filepath.Base(f))
+		}
 	}
 }
 

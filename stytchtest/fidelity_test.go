@@ -15,9 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/big"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -679,6 +681,35 @@ func TestFidelityErrors(t *testing.T) {
 		return map[string]any{"session_token": w.tokenA,
 			"authorization_check": map[string]any{"organization_id": org, "resource_id": "documents", "action": action}}
 	}
+	// orgD has a member, but none with Ada's email address.
+	orgD := fidNewID("organization")
+	if _, err := w.srv.AddMember(stytchtest.SessionSpec{OrganizationID: orgD, Email: "grace@example.com"}); err != nil {
+		t.Fatalf("AddMember: %v", err)
+	}
+	unknownOrg, unknownMember := fidNewID("organization"), fidNewID("member")
+	getPath := func(org, member string) string {
+		return client.PathSessions + "?" + url.Values{"organization_id": {org}, "member_id": {member}}.Encode()
+	}
+	exchange := func(set map[string]any) map[string]any {
+		m := map[string]any{"organization_id": w.orgB, "session_token": w.tokenA}
+		maps.Copy(m, set)
+		return fidRequest(t, "requests/exchange.json", m)
+	}
+	// External identity-provider tokens for Migrate: Ada's (known member),
+	// and one standing for a member the emulator does not know.
+	adaExternal := "external-idp-token-ada-" + fidNewID("member")
+	w.srv.RegisterExternalToken(adaExternal, w.orgA, w.memberA)
+	ghostExternal := "external-idp-token-ghost-" + fidNewID("member")
+	w.srv.RegisterExternalToken(ghostExternal, w.orgA, unknownMember)
+	migrate := func(token, org string) map[string]any {
+		return fidRequest(t, "requests/migrate.json", map[string]any{"session_token": token, "organization_id": org})
+	}
+	otherProject := fidNewID("project")
+	// Grace, another member of acme, whose session Ada may not revoke.
+	graceToken, _, err := w.srv.NewSession(stytchtest.SessionSpec{OrganizationID: w.orgA, Email: "grace@example.com"})
+	if err != nil {
+		t.Fatalf("NewSession: %v", err)
+	}
 	for _, tc := range []struct {
 		name, fixture string
 		method, path  string
@@ -708,6 +739,50 @@ func TestFidelityErrors(t *testing.T) {
 			map[string]any{"session_token": w.tokenA, "member_id": w.memberA}, nil},
 		{"revoke_four", "400_too_many_session_revoke_arguments.json", http.MethodPost, client.PathRevoke,
 			map[string]any{"session_token": w.tokenA, "member_id": w.memberA, "session_jwt": w.jwtA, "member_session_id": "session-test-00000000-0000-4000-8000-000000000000"}, nil},
+		{"revoke_unknown_member", "revoke_404_member_not_found.json", http.MethodPost, client.PathRevoke,
+			fidRequest(t, "requests/revoke_member_id.json", map[string]any{"member_id": unknownMember}), nil},
+		{"revoke_unknown_session_id", "404_session_not_found.json", http.MethodPost, client.PathRevoke,
+			fidRequest(t, "requests/revoke_member_session_id.json", map[string]any{"member_session_id": fidNewID("session")}), nil},
+		// The acting member's roles lack revoke-sessions on stytch.member (§1.3).
+		{"revoke_other_member_without_permission", "403_session_authorization_error.json", http.MethodPost, client.PathRevoke,
+			fidRequest(t, "requests/revoke_session_token.json", map[string]any{"session_token": graceToken}),
+			[]fidReqOpt{fidHeader(client.HeaderMemberSession, w.tokenA)}},
+
+		// Get (§1.2).
+		{"get_unknown_member", "get_404_member_not_found.json", http.MethodGet, getPath(w.orgA, unknownMember), nil, nil},
+		// Ada's member id of acme is no member of globex.
+		{"get_member_of_other_organization", "get_404_member_not_found.json", http.MethodGet, getPath(w.orgB, w.memberA), nil, nil},
+		{"get_unknown_organization", "get_404_organization_not_found.json", http.MethodGet, getPath(unknownOrg, w.memberA), nil, nil},
+
+		// Exchange (§1.4).
+		{"exchange_unknown_organization", "exchange_404_organization_not_found.json", http.MethodPost, client.PathExchange,
+			exchange(map[string]any{"organization_id": unknownOrg}), nil},
+		{"exchange_no_member_in_organization", "exchange_404_member_not_found.json", http.MethodPost, client.PathExchange,
+			exchange(map[string]any{"organization_id": orgD}), nil},
+		{"exchange_unsupported_locale", "exchange_400_invalid_locale.json", http.MethodPost, client.PathExchange,
+			exchange(map[string]any{"locale": "xx-YY"}), nil},
+		// Exchange switches to a different organization (§1.4).
+		{"exchange_own_organization", "exchange_400_invalid_organization_id.json", http.MethodPost, client.PathExchange,
+			exchange(map[string]any{"organization_id": w.orgA}), nil},
+		{"exchange_no_organization", "exchange_400_invalid_organization_id.json", http.MethodPost, client.PathExchange,
+			exchange(map[string]any{"organization_id": nil}), nil},
+		{"exchange_unknown_token", "404_session_not_found.json", http.MethodPost, client.PathExchange,
+			exchange(map[string]any{"session_token": unknown}), nil},
+
+		// Migrate (§1.7).
+		{"migrate_unregistered_token", "migrate_400_migrate_from_external_unexpected_response.json", http.MethodPost, client.PathMigrate,
+			migrate("external-idp-token-nobody-knows", w.orgA), nil},
+		{"migrate_unknown_member", "migrate_404_migrate_from_external_email_does_not_exist.json", http.MethodPost, client.PathMigrate,
+			migrate(ghostExternal, w.orgA), nil},
+		{"migrate_email_not_in_organization", "migrate_404_migrate_from_external_email_does_not_exist.json", http.MethodPost, client.PathMigrate,
+			migrate(adaExternal, orgD), nil},
+		{"migrate_unknown_organization", "migrate_404_organization_not_found.json", http.MethodPost, client.PathMigrate,
+			migrate(adaExternal, unknownOrg), nil},
+
+		// JWKS of another project, with and without Basic auth (§2.1).
+		{"jwks_other_project", "jwks_404_project_not_found.json", http.MethodGet, client.PathJWKSPrefix + otherProject, nil, nil},
+		{"jwks_other_project_no_auth", "jwks_404_project_not_found.json", http.MethodGet, client.PathJWKSPrefix + otherProject, nil,
+			[]fidReqOpt{fidNoAuth()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fidMatchError(t, w.do(tc.method, tc.path, tc.body, tc.opts...), tc.fixture)
@@ -716,14 +791,14 @@ func TestFidelityErrors(t *testing.T) {
 
 	// Every authenticated endpoint answers 401 unauthorized_credentials to a
 	// missing or wrong Basic auth (§7.2).
-	for _, ep := range []struct{ method, path string }{
-		{http.MethodPost, client.PathAuthenticate},
-		{http.MethodGet, client.PathSessions + "?member_id=" + w.memberA + "&organization_id=" + w.orgA},
-		{http.MethodPost, client.PathExchange},
-		{http.MethodPost, client.PathMigrate},
-		{http.MethodPost, client.PathRevoke},
-		{http.MethodGet, client.PathPolicy},
-		{http.MethodGet, client.PathOrgPolicyPrefix + w.orgA},
+	for _, ep := range []struct{ name, method, path, fixture string }{
+		{"authenticate", http.MethodPost, client.PathAuthenticate, "401_unauthorized_credentials.json"},
+		{"get", http.MethodGet, getPath(w.orgA, w.memberA), "401_unauthorized_credentials.json"},
+		{"exchange", http.MethodPost, client.PathExchange, "401_unauthorized_credentials.json"},
+		{"migrate", http.MethodPost, client.PathMigrate, "401_unauthorized_credentials.json"},
+		{"revoke", http.MethodPost, client.PathRevoke, "401_unauthorized_credentials.json"},
+		{"rbac_policy", http.MethodGet, client.PathPolicy, "rbac_policy_401_unauthorized_credentials.json"},
+		{"rbac_org_policy", http.MethodGet, client.PathOrgPolicyPrefix + w.orgA, "rbac_org_policy_401_unauthorized_credentials.json"},
 	} {
 		for name, opt := range map[string]fidReqOpt{
 			"no_auth":         fidNoAuth(),
@@ -731,12 +806,12 @@ func TestFidelityErrors(t *testing.T) {
 			"other_project":   fidAuth("project-test-00000000-0000-4000-8000-000000000000", w.srv.Secret),
 			"project_as_user": fidAuth(w.srv.Secret, w.srv.ProjectID),
 		} {
-			t.Run("401_"+strings.TrimPrefix(strings.SplitN(ep.path, "?", 2)[0], "/v1/b2b/")+"_"+name, func(t *testing.T) {
+			t.Run("401_"+ep.name+"_"+name, func(t *testing.T) {
 				body := any(nil)
 				if ep.method == http.MethodPost {
 					body = map[string]any{"session_token": w.tokenA}
 				}
-				fidMatchError(t, w.do(ep.method, ep.path, body, opt), "401_unauthorized_credentials.json")
+				fidMatchError(t, w.do(ep.method, ep.path, body, opt), ep.fixture)
 			})
 		}
 	}
