@@ -152,6 +152,16 @@ func TestEmulatorEveryCall(t *testing.T) {
 			t.Fatalf("exchange = %+v", resp)
 		}
 	})
+	t.Run("exchange by organization slug", func(t *testing.T) {
+		// organization_id inputs also accept the organization's slug
+		if _, err := srv.AddMember(stytchtest.SessionSpec{OrganizationID: "organization-test-initech", OrganizationSlug: "initech", Email: "ann@acme.test"}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Sessions.Exchange(ctx, &client.ExchangeParams{OrganizationID: "initech", SessionToken: tok})
+		if err != nil || resp.Organization.OrganizationID != "organization-test-initech" {
+			t.Fatalf("exchange by slug = %+v, %v", resp, err)
+		}
+	})
 	t.Run("exchange to the own organization", func(t *testing.T) {
 		// Exchange switches organizations; the own one is a bad request
 		_, err := c.Sessions.Exchange(ctx, &client.ExchangeParams{OrganizationID: "organization-test-acme", SessionToken: tok})

@@ -202,9 +202,11 @@ func (s *Server) handleGet(c *call) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.orgs[orgID]; !ok {
+	org, ok := s.orgByRefLocked(orgID)
+	if !ok {
 		return nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
 	}
+	orgID = org.id
 	m, ok := s.members[memberID]
 	if !ok || m.orgID != orgID {
 		return nil, &apiError{http.StatusNotFound, "member_not_found", "Member could not be found."}
@@ -357,7 +359,7 @@ func (s *Server) handleExchange(c *call) (any, *apiError) {
 
 	s.mu.Lock()
 	now, nowSec := s.now(), s.nowSec()
-	org, ok := s.orgs[req.OrganizationID]
+	org, ok := s.orgByRefLocked(req.OrganizationID)
 	if !ok {
 		s.mu.Unlock()
 		return nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
@@ -444,7 +446,7 @@ func (s *Server) handleMigrate(c *call) (any, *apiError) {
 
 	s.mu.Lock()
 	nowSec := s.nowSec()
-	org, ok := s.orgs[req.OrganizationID]
+	org, ok := s.orgByRefLocked(req.OrganizationID)
 	if !ok {
 		s.mu.Unlock()
 		return nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}

@@ -65,6 +65,20 @@ type SessionSpec struct {
 	IPAddress, UserAgent string
 }
 
+// orgByRefLocked finds an organization by id or, as the API allows for
+// organization_id inputs, by slug. s.mu must be held.
+func (s *Server) orgByRefLocked(ref string) (*organization, bool) {
+	if o, ok := s.orgs[ref]; ok {
+		return o, true
+	}
+	for _, o := range s.orgs {
+		if o.slug == ref {
+			return o, true
+		}
+	}
+	return nil, false
+}
+
 type organization struct {
 	id, slug, name     string
 	created            time.Time
