@@ -66,7 +66,9 @@ type Config struct {
 	// DefaultMaxCredentialBytes (8 KiB).
 	MaxCredentialBytes int
 	// GuardOPTIONS makes OPTIONS requests go through authentication. False
-	// (the zero value) lets them pass untouched, for CORS preflight.
+	// (the zero value) lets them pass untouched, for CORS preflight: a
+	// route registered for every method must then not act on OPTIONS (the
+	// handler gets no Principal), or set GuardOPTIONS.
 	GuardOPTIONS bool
 
 	// OrganizationID names the organization a guarded route acts on, e.g.

@@ -230,3 +230,28 @@ func noSecretIn(t *testing.T, where, text string, secrets ...string) {
 		}
 	}
 }
+
+// viaLoopback sends r (built with req) to srv over loopback and returns the
+// answer as a recorder, so assertions read the same as for in-process calls.
+func viaLoopback(t *testing.T, srv *httptest.Server, r *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	out, err := http.NewRequest(r.Method, srv.URL+r.URL.RequestURI(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Header = r.Header.Clone()
+	resp, err := srv.Client().Do(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rec := httptest.NewRecorder()
+	for k, v := range resp.Header {
+		rec.Header()[k] = v
+	}
+	rec.Code = resp.StatusCode
+	if _, err := rec.Body.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}

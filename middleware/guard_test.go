@@ -367,6 +367,10 @@ func TestGuardsOnServeMux(t *testing.T) {
 	mux.Handle("GET /orgs/{orgID}/documents", e.g.Require("documents", "read")(okHandler()))
 	mux.Handle("DELETE /orgs/{orgID}/documents/{id}", e.g.Require("documents", "delete")(okHandler()))
 	mux.Handle("GET /me", e.g.Authenticate(okHandler()))
+	// Every request goes through a real server on loopback.
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	do := func(_ http.Handler, r *http.Request) *httptest.ResponseRecorder { return viaLoopback(t, srv, r) }
 
 	rec := do(mux, req("GET", "/orgs/"+orgAcme+"/documents", bearer(viewer)))
 	wantStatus(t, rec, 200, "")
