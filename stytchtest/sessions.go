@@ -179,13 +179,9 @@ func (s *Server) handleAuthenticate(c *call) (any, *apiError) {
 		Organization:  s.wireOrgLocked(s.orgs[ss.orgID]),
 		Verdict:       verdict,
 	}
-	jwtClaims := s.jwtClaimsLocked(ss, nowSec)
-	key, kid := s.signKey, s.signKID
-	s.mu.Unlock()
-
-	jwtStr, err := signJWT(jwtHeader(kid), jwtClaims, key)
-	if err != nil {
-		return nil, &apiError{http.StatusInternalServerError, "internal_server_error", "The session JWT could not be signed."}
+	jwtStr, e := s.mintUnlock(ss, nowSec)
+	if e != nil {
+		return nil, e
 	}
 	resp.SessionJWT = jwtStr
 	return resp, nil
@@ -410,13 +406,9 @@ func (s *Server) handleExchange(c *call) (any, *apiError) {
 	resp.MemberSession = &ws
 	resp.SessionToken = ss.token
 	resp.MemberAuthenticated = true
-	jwtClaims := s.jwtClaimsLocked(ss, nowSec)
-	key, kid := s.signKey, s.signKID
-	s.mu.Unlock()
-
-	jwtStr, err := signJWT(jwtHeader(kid), jwtClaims, key)
-	if err != nil {
-		return nil, &apiError{http.StatusInternalServerError, "internal_server_error", "The session JWT could not be signed."}
+	jwtStr, e := s.mintUnlock(ss, nowSec)
+	if e != nil {
+		return nil, e
 	}
 	resp.SessionJWT = jwtStr
 	return resp, nil
@@ -481,14 +473,23 @@ func (s *Server) handleMigrate(c *call) (any, *apiError) {
 		Organization:  s.wireOrgLocked(org),
 		MemberSession: &ws,
 	}
-	jwtClaims := s.jwtClaimsLocked(ss, nowSec)
-	key, kid := s.signKey, s.signKID
-	s.mu.Unlock()
-
-	jwtStr, err := signJWT(jwtHeader(kid), jwtClaims, key)
-	if err != nil {
-		return nil, &apiError{http.StatusInternalServerError, "internal_server_error", "The session JWT could not be signed."}
+	jwtStr, e := s.mintUnlock(ss, nowSec)
+	if e != nil {
+		return nil, e
 	}
 	resp.SessionJWT = jwtStr
 	return resp, nil
+}
+
+// mintUnlock mints the session JWT of ss with the current key, releasing
+// s.mu (held by the caller) before the RSA signature.
+func (s *Server) mintUnlock(ss *session, nowSec time.Time) (string, *apiError) {
+	jwtClaims := s.jwtClaimsLocked(ss, nowSec)
+	key, kid := s.signKey, s.signKID
+	s.mu.Unlock()
+	jwtStr, err := signJWT(jwtHeader(kid), jwtClaims, key)
+	if err != nil {
+		return "", &apiError{http.StatusInternalServerError, "internal_server_error", "The session JWT could not be signed."}
+	}
+	return jwtStr, nil
 }
