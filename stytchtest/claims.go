@@ -59,6 +59,19 @@ func mergeClaims(base, update map[string]any) map[string]any {
 	return out
 }
 
+// newSessionClaims checks the custom claims of a new session and returns
+// them without their nulls.
+func newSessionClaims(claims map[string]any) (map[string]any, *apiError) {
+	if e := checkClaimKeys(claims); e != nil {
+		return nil, e
+	}
+	claims = mergeClaims(nil, claims)
+	if e := finishClaims(claims); e != nil {
+		return nil, e
+	}
+	return claims, nil
+}
+
 // finishClaims checks the size of merged claims.
 func finishClaims(claims map[string]any) *apiError {
 	b, err := json.Marshal(claims)

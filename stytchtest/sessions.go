@@ -344,11 +344,8 @@ func (s *Server) handleExchange(c *call) (any, *apiError) {
 	if e := checkDuration(req.SessionDurationMinutes); e != nil {
 		return nil, e
 	}
-	if e := checkClaimKeys(req.SessionCustomClaims); e != nil {
-		return nil, e
-	}
-	claims := mergeClaims(nil, req.SessionCustomClaims)
-	if e := finishClaims(claims); e != nil {
+	claims, e := newSessionClaims(req.SessionCustomClaims)
+	if e != nil {
 		return nil, e
 	}
 	ref := s.resolveRef(req.SessionToken, req.SessionJWT)
@@ -428,11 +425,8 @@ func (s *Server) handleMigrate(c *call) (any, *apiError) {
 	if e := checkDuration(req.SessionDurationMinutes); e != nil {
 		return nil, e
 	}
-	if e := checkClaimKeys(req.SessionCustomClaims); e != nil {
-		return nil, e
-	}
-	claims := mergeClaims(nil, req.SessionCustomClaims)
-	if e := finishClaims(claims); e != nil {
+	claims, e := newSessionClaims(req.SessionCustomClaims)
+	if e != nil {
 		return nil, e
 	}
 

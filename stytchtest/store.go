@@ -128,11 +128,8 @@ func (s *Server) NewSession(spec SessionSpec) (sessionToken, sessionJWT string, 
 	if err != nil {
 		return "", "", fmt.Errorf("%w: custom claims: %v", ErrInvalidSpec, err)
 	}
-	if e := checkClaimKeys(claims); e != nil {
-		return "", "", fmt.Errorf("%w: %s", ErrInvalidSpec, e.typ)
-	}
-	claims = mergeClaims(nil, claims) // drops nulls
-	if e := finishClaims(claims); e != nil {
+	claims, e := newSessionClaims(claims)
+	if e != nil {
 		return "", "", fmt.Errorf("%w: %s", ErrInvalidSpec, e.typ)
 	}
 	method := spec.AuthMethod

@@ -73,21 +73,11 @@ func objectAt(data []byte, fn func(name, rest []byte) (int, error)) (int, error)
 		if err != nil {
 			return 0, err
 		}
-		if n <= 0 || n > len(data)-i {
-			return 0, errNotObject
+		next, done, err := afterElement(data, i, n, '}')
+		if err != nil || done {
+			return next, err
 		}
-		i = skipSpace(data, i+n)
-		if i >= len(data) {
-			return 0, errNotObject
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, errNotObject
-		}
+		i = next
 	}
 }
 
@@ -109,22 +99,33 @@ func arrayAt(data []byte, fn func(rest []byte) (int, error)) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if n <= 0 || n > len(data)-i {
-			return 0, errNotObject
+		next, done, err := afterElement(data, i, n, ']')
+		if err != nil || done {
+			return next, err
 		}
-		i = skipSpace(data, i+n)
-		if i >= len(data) {
-			return 0, errNotObject
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, errNotObject
-		}
+		i = next
 	}
+}
+
+// afterElement steps past an element of n bytes that starts at i, then past
+// the ',' that announces another element or the closing byte. It returns the
+// index of the next element, or the index just past the container with done
+// set.
+func afterElement(data []byte, i, n int, closing byte) (next int, done bool, err error) {
+	if n <= 0 || n > len(data)-i {
+		return 0, false, errNotObject
+	}
+	i = skipSpace(data, i+n)
+	if i >= len(data) {
+		return 0, false, errNotObject
+	}
+	switch data[i] {
+	case ',':
+		return skipSpace(data, i+1), false, nil
+	case closing:
+		return i + 1, true, nil
+	}
+	return 0, false, errNotObject
 }
 
 func trailing(data []byte, i int) error {
