@@ -104,8 +104,8 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// ResolveBaseURL returns the API base URL for projectID, or baseURL with one
-// trailing slash trimmed when it is not empty. It fails with an error
+// ResolveBaseURL returns the API base URL for projectID, or baseURL with its
+// trailing slashes trimmed when it is not empty. It fails with an error
 // wrapping ErrInvalidParams when baseURL is not an absolute http(s) URL.
 func ResolveBaseURL(projectID, baseURL string) (string, error) {
 	if baseURL == "" {
@@ -114,11 +114,12 @@ func ResolveBaseURL(projectID, baseURL string) (string, error) {
 		}
 		return TestBaseURL, nil
 	}
+	baseURL = strings.TrimRight(baseURL, "/")
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("client: %w: base URL must be an absolute http(s) URL", ErrInvalidParams)
 	}
-	return strings.TrimSuffix(baseURL, "/"), nil
+	return baseURL, nil
 }
 
 // ProjectID returns the project id the client was configured with.

@@ -42,21 +42,22 @@ func (v *Verifier) AuthenticateJWT(ctx context.Context, p *client.AuthenticateJW
 		return nil, fmt.Errorf("verifier: %w: AuthenticateJWT needs params with a Body", client.ErrInvalidParams)
 	}
 	body := p.Body
-	if body.SessionJWT != "" {
-		// Even on the always-remote path, nothing malformed or oversized is
-		// sent to Stytch.
+	if body.SessionJWT == "" {
+		return v.authenticateRemote(ctx, body, nil)
+	}
+	if p.MaxTokenAge <= 0 {
+		// Always remote, but nothing malformed or oversized is sent to
+		// Stytch (the local path checks the same before decoding).
 		if len(body.SessionJWT) > MaxTokenLength {
 			return nil, tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
 		}
 		if err := checkShape(body.SessionJWT); err != nil {
 			return nil, err
 		}
-	}
-	if body.SessionJWT == "" || p.MaxTokenAge <= 0 {
 		return v.authenticateRemote(ctx, body, nil)
 	}
-	ms, _, err := v.VerifyMaxAge(ctx, body.SessionJWT, p.MaxTokenAge)
-	if err != nil {
+	resp := new(client.AuthenticateResponse)
+	if _, err := v.VerifyInto(ctx, body.SessionJWT, p.MaxTokenAge, &resp.MemberSession); err != nil {
 		if CanRefreshRemotely(err) {
 			return v.authenticateRemote(ctx, body, err)
 		}
@@ -65,7 +66,7 @@ func (v *Verifier) AuthenticateJWT(ctx context.Context, p *client.AuthenticateJW
 	if body.SessionDurationMinutes != 0 || body.SessionCustomClaims != nil {
 		return v.authenticateRemote(ctx, body, nil)
 	}
-	resp := &client.AuthenticateResponse{MemberSession: *ms}
+	ms := &resp.MemberSession
 	if body.AuthorizationCheck != nil {
 		if v.authorizer == nil {
 			return v.authenticateRemote(ctx, body, nil)

@@ -95,9 +95,9 @@ func (c *tokenClaims) member(name, rest []byte) (int, error) {
 		n, err := decodeOrg(rest, &c.Organization)
 		return n, claimErr(err)
 	}
-	n := skipValue(rest, 0)
-	if n <= 0 {
-		return 0, errNotObject
+	n, err := skip(rest)
+	if err != nil {
+		return 0, err
 	}
 	raw := rest[:n]
 	switch string(name) {
@@ -257,16 +257,6 @@ func smallInt(raw []byte) (int64, bool) {
 		n = n*10 + int64(b-'0')
 	}
 	return n, true
-}
-
-// validate applies the claim rules to a token whose signature has been
-// verified. Issuer, audience and structure are checked before time, so that
-// ErrExpired is only ever reported for an otherwise acceptable token.
-func (v *Verifier) validate(c *tokenClaims, now time.Time) error {
-	if err := v.validateStatic(c); err != nil {
-		return err
-	}
-	return v.validateTime(c, now)
 }
 
 // validateStatic applies the rules that do not depend on the time or the

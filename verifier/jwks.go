@@ -177,23 +177,25 @@ func (v *Verifier) sharedFetch(ctx context.Context, limited bool) error {
 	if limited {
 		fn = v.limitedFetch
 	}
-	ch := v.flight.DoChan(flightKey, fn)
 	timer := time.NewTimer(v.fetchTimeout)
 	defer timer.Stop()
-	select {
-	case r := <-ch:
-		if !limited && errors.Is(r.Err, errRateLimited) {
-			// The background refresh joined a token-triggered attempt the
-			// limiter refused: it still owes its own fetch.
-			r = <-v.flight.DoChan(flightKey, fn)
+	for {
+		select {
+		case r := <-v.flight.DoChan(flightKey, fn):
+			if !limited && errors.Is(r.Err, errRateLimited) {
+				// The background refresh joined a token-triggered attempt
+				// the limiter refused: it still owes its own fetch, within
+				// the same bounds.
+				continue
+			}
+			return r.Err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			return errors.New("verifier: timed out waiting for the JWKS refetch")
+		case <-v.done:
+			return errClosed
 		}
-		return r.Err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return errors.New("verifier: timed out waiting for the JWKS refetch")
-	case <-v.done:
-		return errClosed
 	}
 }
 
@@ -216,8 +218,8 @@ func (v *Verifier) limitedFetch() (any, error) {
 // as forged and never cost a remote call. Without a usable key set the
 // answer is ErrKeysUnavailable, unless a refetch just succeeded without the
 // kid.
-func (v *Verifier) lookupKey(ctx context.Context, kid string) (*rsa.PublicKey, error) {
-	if s := v.usableSnapshot(v.now()); s != nil {
+func (v *Verifier) lookupKey(ctx context.Context, kid string, now time.Time) (*rsa.PublicKey, error) {
+	if s := v.usableSnapshot(now); s != nil {
 		if k := s.keys[kid]; k != nil {
 			return k, nil
 		}

@@ -77,7 +77,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if strings.ContainsAny(cfg.ProjectID, "/?#% \t\r\n") {
 		return nil, errors.New("verifier: ProjectID contains characters not allowed in a project id")
 	}
-	base, err := client.ResolveBaseURL(cfg.ProjectID, strings.TrimRight(cfg.BaseURL, "/"))
+	base, err := client.ResolveBaseURL(cfg.ProjectID, cfg.BaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("verifier: invalid BaseURL: %w", err)
 	}
@@ -289,13 +289,14 @@ func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*cach
 		if err := v.validateStatic(tc); err != nil {
 			return nil, err
 		}
-		key, err = v.lookupKey(ctx, id)
+		key, err = v.lookupKey(ctx, id, now)
 		return key, err
 	})
 	if err != nil {
 		return nil, classify(token, err)
 	}
-	if err := v.validate(tc, now); err != nil {
+	// validateStatic ran in the key function; the signature holds now.
+	if err := v.validateTime(tc, now); err != nil {
 		return nil, err
 	}
 	e := &cacheEntry{kid: kid, key: key, iat: tc.IssuedAt.Time, exp: tc.ExpiresAt.Time}
