@@ -399,23 +399,16 @@ func (c *Cache) fetch(e *entry) (*entryState, error) {
 	var err error
 	if e.orgID == "" {
 		var resp *client.PolicyResponse
+		// client.RBAC.Policy fails on an answer without a policy.
 		if resp, err = c.client.RBAC.Policy(ctx); err == nil {
-			if resp == nil || resp.Policy == nil {
-				err = errors.New("rbac: policy response without policy")
-			} else {
-				policy = compileRoles(resp.Policy.Roles)
-			}
+			policy = compileRoles(resp.Policy.Roles)
 		}
 	} else {
 		var resp *client.OrgPolicyResponse
+		// client.RBAC.OrgPolicy reads an absent org_policy as no custom
+		// roles: organization roles only add grants.
 		if resp, err = c.client.RBAC.OrgPolicy(ctx, e.orgID); err == nil {
-			// Organization roles only add grants: an absent org_policy is an
-			// organization without custom roles.
-			var roles []client.Role
-			if resp != nil && resp.OrgPolicy != nil {
-				roles = resp.OrgPolicy.Roles
-			}
-			policy = compileRoles(roles)
+			policy = compileRoles(resp.OrgPolicy.Roles)
 		}
 	}
 

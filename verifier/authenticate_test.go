@@ -110,10 +110,6 @@ func TestAuthenticateJWT(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.v.remote, err = client.New(client.Config{ProjectID: e.srv.ProjectID, Secret: e.srv.Secret, BaseURL: e.srv.URL})
-		if err != nil {
-			t.Fatal(err)
-		}
 		jwtStr := session(t, e)
 		resp, err := e.v.AuthenticateJWT(ctx, &client.AuthenticateJWTParams{MaxTokenAge: time.Hour, Body: &client.AuthenticateParams{SessionJWT: jwtStr}})
 		if err != nil || calls(e) != 1 || resp.SessionJWT == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stytchguard/stytchguard/client"
 	"testing"
 	"time"
 
@@ -174,5 +175,23 @@ func TestCacheKeyIdentity(t *testing.T) {
 	}
 	if _, _, err := e.v.Verify(ctx, tok); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("Verify after the key changed = %v, want ErrBadSignature", err)
+	}
+}
+
+// TestHitAllocations pins the hit path's allocations: none for VerifyInto
+// (the middleware's path), one copy for VerifyMaxAge.
+func TestHitAllocations(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.sign(t, e.claims(e.clock.Now()), nil)
+	ctx := context.Background()
+	var ms client.MemberSession
+	if _, err := e.v.VerifyInto(ctx, tok, 0, &ms); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = e.v.VerifyInto(ctx, tok, 0, &ms) }); n != 0 {
+		t.Fatalf("VerifyInto hit allocates %v times, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _, _ = e.v.VerifyMaxAge(ctx, tok, 0) }); n != 1 {
+		t.Fatalf("VerifyMaxAge hit allocates %v times, want 1", n)
 	}
 }

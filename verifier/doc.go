@@ -32,7 +32,8 @@
 // The JWKS is fetched from <base URL>/v1/b2b/sessions/jwks/<project id>
 // without credentials. Only RSA keys of 2048 bits or more, with use "sig"
 // or unset and alg "RS256" or unset, are kept; they live in an immutable
-// snapshot swapped atomically, so verification takes no lock. A background
+// snapshot swapped atomically, so the key lookup takes no lock (the
+// verified-token cache takes a shard's read lock). A background
 // loop refreshes the set every Config.JWKSRefreshInterval (with jitter), and
 // after a failure retries with backoff from 1 s to 60 s. Each fetch has a
 // timeout and a 1 MiB body cap; a bad answer keeps the last good set, which

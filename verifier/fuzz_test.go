@@ -3,7 +3,6 @@ package verifier
 import (
 	"bytes"
 	"context"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -88,7 +87,6 @@ func FuzzJWKS(f *testing.F) {
 			if kid == "" || k == nil || k.N.BitLen() < minRSABits || k.E < 3 {
 				t.Fatalf("kept an unusable key %q", kid)
 			}
-			var _ *rsa.PublicKey = k
 		}
 	})
 }

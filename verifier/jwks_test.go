@@ -3,15 +3,13 @@ package verifier
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,7 +46,7 @@ func newColdEnv(t *testing.T, f stytchtest.Fault, mod func(*Config)) (*env, erro
 	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: key, KeyID: "jwk-test-primary", Now: clock.Now})
 	t.Cleanup(srv.Close)
 	srv.SetFault(stytchtest.EndpointJWKS, f)
-	cfg := Config{ProjectID: srv.ProjectID, BaseURL: srv.URL, Now: clock.Now, JWKSFetchTimeout: time.Second}
+	cfg := Config{ProjectID: srv.ProjectID, BaseURL: srv.URL, Secret: srv.Secret, Now: clock.Now, JWKSFetchTimeout: time.Second}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -194,18 +192,9 @@ func TestJWKSKeyRotationUnderLoad(t *testing.T) {
 	if extra := e.srv.Calls(stytchtest.EndpointJWKS) - before; extra != 1 {
 		t.Fatalf("%d JWKS fetches for the rotation, want 1", extra)
 	}
-	if st := e.v.Status(); len(st.KeyIDs) != 2 || !containsString(st.KeyIDs, newKID) {
+	if st := e.v.Status(); len(st.KeyIDs) != 2 || !slices.Contains(st.KeyIDs, newKID) {
 		t.Fatalf("KeyIDs = %v", st.KeyIDs)
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestJWKSUnknownKIDFlood: a flood of forged kids costs one fetch per
@@ -321,11 +310,6 @@ func TestJWKSSlowEndpointCold(t *testing.T) {
 // the previous key set in service and is reported in Status.
 func TestJWKSBadResponsesKeepLastGoodKeys(t *testing.T) {
 	key, other, weak := keys(t)
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = ec
 	huge := append([]byte(`{"keys":[`+jwkJSON(&key.PublicKey, "jwk-test-primary", "sig", "RS256")+`],"pad":"`), bytes.Repeat([]byte("x"), MaxJWKSBodySize)...)
 	huge = append(huge, `"}`...)
 	cases := []struct {
@@ -454,7 +438,6 @@ func TestJWKSRequest(t *testing.T) {
 		c.HTTPClient = hc
 		c.BaseURL += "/" // trailing slash trimmed
 	})
-	_ = e
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.reqs) != 1 {
