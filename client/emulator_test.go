@@ -254,6 +254,17 @@ func TestEmulatorErrorClasses(t *testing.T) {
 			}
 		}},
 		{"400 other", stytchtest.Fault{Status: 400, ErrorType: "invalid_locale"}, client.ErrBadRequest, nil},
+		// a 400 about the token itself is a definite "no"
+		{"400 unable_to_parse_session_jwt", stytchtest.Fault{Status: 400, ErrorType: "unable_to_parse_session_jwt"}, client.ErrSessionInvalid, nil},
+		{"404 intermediate_session_not_found", stytchtest.Fault{Status: 404, ErrorType: "intermediate_session_not_found"}, client.ErrSessionInvalid, nil},
+		// a wrong secret blames us, not the session
+		{"401 invalid_secret_authentication", stytchtest.Fault{Status: 401, ErrorType: "invalid_secret_authentication"}, client.ErrUnauthorizedCredentials, func(t *testing.T, err error) {
+			if errors.Is(err, client.ErrSessionInvalid) {
+				t.Fatal("credential error classified as session invalid")
+			}
+		}},
+		// any other 401 is about the session
+		{"401 session", stytchtest.Fault{Status: 401, ErrorType: "user_unauthenticated"}, client.ErrSessionInvalid, nil},
 		// a 404 of a gateway or wrong base path must not log users out
 		{"404 not_found", stytchtest.Fault{Status: 404, ErrorType: "not_found"}, client.ErrBadRequest, func(t *testing.T, err error) {
 			if errors.Is(err, client.ErrSessionInvalid) {

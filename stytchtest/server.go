@@ -179,7 +179,7 @@ func (s *Server) Issuer() string { return s.issuer }
 
 // JWKSURL returns the URL of the project's JWKS.
 func (s *Server) JWKSURL() string {
-	return s.URL + "/v1/b2b/sessions/jwks/" + url.PathEscape(s.ProjectID)
+	return s.URL + client.PathJWKSPrefix + url.PathEscape(s.ProjectID)
 }
 
 func (s *Server) now() time.Time { return s.nowFn() }
@@ -218,27 +218,24 @@ type route struct {
 }
 
 func (s *Server) route(path string) (rt route, param string, ok bool) {
-	for strings.HasPrefix(path, "//") {
-		path = path[1:] // a base URL with a trailing slash produces "//v1/..."
-	}
 	switch path {
-	case "/v1/b2b/sessions/authenticate":
+	case client.PathAuthenticate:
 		return route{EndpointAuthenticate, map[string]handlerFunc{http.MethodPost: (*Server).handleAuthenticate}, true}, "", true
-	case "/v1/b2b/sessions":
+	case client.PathSessions:
 		return route{EndpointGet, map[string]handlerFunc{http.MethodGet: (*Server).handleGet}, true}, "", true
-	case "/v1/b2b/sessions/exchange":
+	case client.PathExchange:
 		return route{EndpointExchange, map[string]handlerFunc{http.MethodPost: (*Server).handleExchange}, true}, "", true
-	case "/v1/b2b/sessions/migrate":
+	case client.PathMigrate:
 		return route{EndpointMigrate, map[string]handlerFunc{http.MethodPost: (*Server).handleMigrate}, true}, "", true
-	case "/v1/b2b/sessions/revoke":
+	case client.PathRevoke:
 		return route{EndpointRevoke, map[string]handlerFunc{http.MethodPost: (*Server).handleRevoke}, true}, "", true
-	case "/v1/b2b/rbac/policy":
+	case client.PathPolicy:
 		return route{EndpointPolicy, map[string]handlerFunc{http.MethodGet: (*Server).handlePolicy}, true}, "", true
 	}
-	if p, found := strings.CutPrefix(path, "/v1/b2b/sessions/jwks/"); found && p != "" && !strings.Contains(p, "/") {
+	if p, found := strings.CutPrefix(path, client.PathJWKSPrefix); found && p != "" && !strings.Contains(p, "/") {
 		return route{EndpointJWKS, map[string]handlerFunc{http.MethodGet: (*Server).handleJWKS}, false}, p, true
 	}
-	if p, found := strings.CutPrefix(path, "/v1/b2b/rbac/organizations/"); found && p != "" && !strings.Contains(p, "/") {
+	if p, found := strings.CutPrefix(path, client.PathOrgPolicyPrefix); found && p != "" && !strings.Contains(p, "/") {
 		return route{EndpointOrgPolicy, map[string]handlerFunc{
 			http.MethodGet: (*Server).handleGetOrgPolicy,
 			http.MethodPut: (*Server).handlePutOrgPolicy,

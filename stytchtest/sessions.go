@@ -1,6 +1,7 @@
 package stytchtest
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,29 +10,17 @@ import (
 	"github.com/stytchguard/stytchguard/client"
 )
 
-// Session durations the API accepts, in minutes.
-const (
-	minSessionMinutes = 5
-	maxSessionMinutes = 527040
-)
-
 // istLifetime is the lifetime of an intermediate session token.
 const istLifetime = 10 * time.Minute
 
 var errSessionNotFound = &apiError{http.StatusNotFound, "session_not_found", "Session could not be found."}
-
-type authorizationCheckRequest struct {
-	OrganizationID string `json:"organization_id"`
-	ResourceID     string `json:"resource_id"`
-	Action         string `json:"action"`
-}
 
 type authenticateRequest struct {
 	SessionToken           string                     `json:"session_token"`
 	SessionJWT             string                     `json:"session_jwt"`
 	SessionDurationMinutes *int64                     `json:"session_duration_minutes"`
 	SessionCustomClaims    map[string]any             `json:"session_custom_claims"`
-	AuthorizationCheck     *authorizationCheckRequest `json:"authorization_check"`
+	AuthorizationCheck     *client.AuthorizationCheck `json:"authorization_check"`
 }
 
 type exchangeRequest struct {
@@ -51,13 +40,6 @@ type migrateRequest struct {
 	SessionCustomClaims    map[string]any `json:"session_custom_claims"`
 }
 
-type revokeRequest struct {
-	MemberSessionID string `json:"member_session_id"`
-	SessionToken    string `json:"session_token"`
-	SessionJWT      string `json:"session_jwt"`
-	MemberID        string `json:"member_id"`
-}
-
 func oneSessionArgument(token, jwt string) *apiError {
 	switch {
 	case token == "" && jwt == "":
@@ -69,9 +51,9 @@ func oneSessionArgument(token, jwt string) *apiError {
 }
 
 func checkDuration(minutes *int64) *apiError {
-	if minutes != nil && (*minutes < minSessionMinutes || *minutes > maxSessionMinutes) {
+	if minutes != nil && (*minutes < client.MinSessionDurationMinutes || *minutes > client.MaxSessionDurationMinutes) {
 		return &apiError{http.StatusBadRequest, "invalid_session_duration_minutes",
-			"session_duration_minutes must be between 5 and 527040."}
+			fmt.Sprintf("session_duration_minutes must be between %d and %d.", client.MinSessionDurationMinutes, client.MaxSessionDurationMinutes)}
 	}
 	return nil
 }
@@ -215,7 +197,7 @@ func (s *Server) handleGet(c *call) (any, *apiError) {
 }
 
 func (s *Server) handleRevoke(c *call) (any, *apiError) {
-	var req revokeRequest
+	var req client.RevokeParams // decoding ignores omitempty
 	if e := c.decode(&req); e != nil {
 		return nil, e
 	}
@@ -396,7 +378,7 @@ func (s *Server) handleExchange(c *call) (any, *apiError) {
 	if req.SessionDurationMinutes != nil {
 		dur = time.Duration(*req.SessionDurationMinutes) * time.Minute
 	}
-	ss := s.newSessionLocked(org, m, slices.Clone(src.factors), slices.Clone(src.methods),
+	ss := s.newSessionLocked(org, m, slices.Clone(src.factors),
 		sessionRoles(m.roles), nowSec.Add(dur), claims, nowSec)
 	ss.ip, ss.ua = src.ip, src.ua
 	ws := s.wireSessionLocked(ss)
@@ -457,7 +439,7 @@ func (s *Server) handleMigrate(c *call) (any, *apiError) {
 		dur = time.Duration(*req.SessionDurationMinutes) * time.Minute
 	}
 	factor := s.newFactor("imported", m, nowSec)
-	ss := s.newSessionLocked(org, m, []wireFactor{factor}, []string{""}, sessionRoles(m.roles), nowSec.Add(dur), claims, nowSec)
+	ss := s.newSessionLocked(org, m, []wireFactor{factor}, sessionRoles(m.roles), nowSec.Add(dur), claims, nowSec)
 	ws := s.wireSessionLocked(ss)
 	resp := migrateResponse{
 		meta:          c.meta(),

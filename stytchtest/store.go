@@ -98,7 +98,6 @@ type session struct {
 	lastAccessed    time.Time
 	expires         time.Time
 	factors         []wireFactor
-	methods         []string // auth method of each factor ("" when none)
 	roles           []string
 	claims          map[string]any
 	ip, ua          string
@@ -109,8 +108,10 @@ func (ss *session) alive(now time.Time) bool {
 	return !ss.revoked && now.Before(ss.expires)
 }
 
+// externalIdentity is who an external token stands for: a member, whose
+// email address Migrate matches in the organization it is asked for.
 type externalIdentity struct {
-	orgID, memberID string
+	memberID string
 }
 
 // NewSession creates a session as SessionSpec describes, creating its
@@ -153,7 +154,7 @@ func (s *Server) NewSession(spec SessionSpec) (sessionToken, sessionJWT string, 
 	}
 	roles := sessionRoles(spec.Roles)
 	factor := s.newFactor(method, m, now)
-	ss := s.newSessionLocked(org, m, []wireFactor{factor}, []string{method}, roles, now.Add(dur), claims, now)
+	ss := s.newSessionLocked(org, m, []wireFactor{factor}, roles, now.Add(dur), claims, now)
 	ss.ip, ss.ua = spec.IPAddress, spec.UserAgent
 	jwtClaims := s.jwtClaimsLocked(ss, now)
 	key, kid := s.signKey, s.signKID
@@ -304,7 +305,7 @@ func (s *Server) newFactor(method string, m *member, now time.Time) wireFactor {
 	return f
 }
 
-func (s *Server) newSessionLocked(org *organization, m *member, factors []wireFactor, methods, roles []string,
+func (s *Server) newSessionLocked(org *organization, m *member, factors []wireFactor, roles []string,
 	expires time.Time, claims map[string]any, now time.Time) *session {
 	if claims == nil {
 		claims = map[string]any{}
@@ -318,7 +319,6 @@ func (s *Server) newSessionLocked(org *organization, m *member, factors []wireFa
 		lastAccessed: now,
 		expires:      expires.UTC().Truncate(time.Second),
 		factors:      factors,
-		methods:      methods,
 		roles:        roles,
 		claims:       claims,
 	}
@@ -392,14 +392,15 @@ func (s *Server) RevokeSession(sessionToken string) {
 }
 
 // RegisterExternalToken makes token a valid external identity-provider
-// token for Migrate, standing for the member memberID of organizationID:
-// Migrate then finds the member of the requested organization with that
+// token for Migrate, standing for the member memberID (of organizationID,
+// which only documents the caller's intent: member ids are unique). Migrate
+// then finds the member of the organization it is asked for with that
 // member's email address, as the API does with the address the identity
 // provider reports. It is safe for concurrent use.
 func (s *Server) RegisterExternalToken(token string, organizationID, memberID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.external[token] = externalIdentity{orgID: organizationID, memberID: memberID}
+	s.external[token] = externalIdentity{memberID: memberID}
 }
 
 // SetOrganizationAuthMethods restricts the primary authentication methods
