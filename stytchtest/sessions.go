@@ -1,6 +1,7 @@
 package stytchtest
 
 import (
+	"crypto/rsa"
 	"fmt"
 	"net/http"
 	"slices"
@@ -117,19 +118,22 @@ func (s *Server) handleAuthenticate(c *call) (any, *apiError) {
 	}
 	ref := s.resolveRef(req.SessionToken, req.SessionJWT)
 
+	return signedResponse(s.authenticateLocked(c, &req, check, ref))
+}
+
+func (s *Server) authenticateLocked(c *call, req *authenticateRequest, check *client.AuthorizationCheck, ref sessionRef) (*authenticateResponse, *unsignedJWT, *apiError) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	now, nowSec := s.now(), s.nowSec()
 	ss, e := s.liveSessionLocked(ref, now)
 	if e != nil {
-		s.mu.Unlock()
-		return nil, e
+		return nil, nil, e
 	}
 	claims := ss.claims
 	if req.SessionCustomClaims != nil {
 		claims = mergeClaims(ss.claims, req.SessionCustomClaims)
 		if e := finishClaims(claims); e != nil {
-			s.mu.Unlock()
-			return nil, e
+			return nil, nil, e
 		}
 	}
 	var verdict *wireVerdict
@@ -138,12 +142,10 @@ func (s *Server) handleAuthenticate(c *call) (any, *apiError) {
 			check.OrganizationID, check.ResourceID, check.Action)
 		switch result {
 		case authzTenancy:
-			s.mu.Unlock()
-			return nil, &apiError{http.StatusForbidden, "session_authorization_tenancy_error",
+			return nil, nil, &apiError{http.StatusForbidden, "session_authorization_tenancy_error",
 				"Subject organization_id " + ss.orgID + " does not match authZ request organization_id " + check.OrganizationID + "."}
 		case authzDenied:
-			s.mu.Unlock()
-			return nil, &apiError{http.StatusForbidden, "session_authorization_error",
+			return nil, nil, &apiError{http.StatusForbidden, "session_authorization_error",
 				"The Member is not authorized to perform the requested action on that resource."}
 		}
 		verdict = &wireVerdict{Authorized: true, GrantingRoles: granting}
@@ -161,12 +163,8 @@ func (s *Server) handleAuthenticate(c *call) (any, *apiError) {
 		Organization:  s.wireOrgLocked(s.orgs[ss.orgID]),
 		Verdict:       verdict,
 	}
-	jwtStr, e := s.mintUnlock(ss, nowSec)
-	if e != nil {
-		return nil, e
-	}
-	resp.SessionJWT = jwtStr
-	return resp, nil
+	u := s.unsignedJWTLocked(ss, nowSec, &resp.SessionJWT)
+	return &resp, &u, nil
 }
 
 func (s *Server) handleGet(c *call) (any, *apiError) {
@@ -332,27 +330,28 @@ func (s *Server) handleExchange(c *call) (any, *apiError) {
 	}
 	ref := s.resolveRef(req.SessionToken, req.SessionJWT)
 
+	return signedResponse(s.exchangeLocked(c, &req, claims, ref))
+}
+
+func (s *Server) exchangeLocked(c *call, req *exchangeRequest, claims map[string]any, ref sessionRef) (*exchangeResponse, *unsignedJWT, *apiError) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	now, nowSec := s.now(), s.nowSec()
 	org, ok := s.orgByRefLocked(req.OrganizationID)
 	if !ok {
-		s.mu.Unlock()
-		return nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
+		return nil, nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
 	}
 	src, e := s.liveSessionLocked(ref, now)
 	if e != nil {
-		s.mu.Unlock()
-		return nil, e
+		return nil, nil, e
 	}
 	if src.orgID == org.id {
 		// Exchange switches to a different organization.
-		s.mu.Unlock()
-		return nil, &apiError{http.StatusBadRequest, "invalid_organization_id", "The session already belongs to this organization."}
+		return nil, nil, &apiError{http.StatusBadRequest, "invalid_organization_id", "The session already belongs to this organization."}
 	}
 	m := s.memberByEmailLocked(org.id, s.members[src.memberID].email)
 	if m == nil {
-		s.mu.Unlock()
-		return nil, &apiError{http.StatusNotFound, "member_not_found", "Member could not be found in the organization."}
+		return nil, nil, &apiError{http.StatusNotFound, "member_not_found", "Member could not be found in the organization."}
 	}
 	resp := exchangeResponse{
 		meta:         c.meta(),
@@ -367,12 +366,11 @@ func (s *Server) handleExchange(c *call) (any, *apiError) {
 		}
 	}
 	if !allowed {
-		s.mu.Unlock()
 		exp := formatTime(nowSec.Add(istLifetime))
 		resp.IntermediateSessionToken = newOpaqueToken()
 		resp.IntermediateSessionTokenExpiresAt = &exp
 		resp.PrimaryRequired = &wirePrimaryRequired{AllowedAuthMethods: slices.Clone(org.allowedAuthMethods)}
-		return resp, nil
+		return &resp, nil, nil
 	}
 	dur := defaultSessionDuration
 	if req.SessionDurationMinutes != nil {
@@ -385,12 +383,8 @@ func (s *Server) handleExchange(c *call) (any, *apiError) {
 	resp.MemberSession = &ws
 	resp.SessionToken = ss.token
 	resp.MemberAuthenticated = true
-	jwtStr, e := s.mintUnlock(ss, nowSec)
-	if e != nil {
-		return nil, e
-	}
-	resp.SessionJWT = jwtStr
-	return resp, nil
+	u := s.unsignedJWTLocked(ss, nowSec, &resp.SessionJWT)
+	return &resp, &u, nil
 }
 
 func (s *Server) handleMigrate(c *call) (any, *apiError) {
@@ -412,17 +406,20 @@ func (s *Server) handleMigrate(c *call) (any, *apiError) {
 		return nil, e
 	}
 
+	return signedResponse(s.migrateLocked(c, &req, claims))
+}
+
+func (s *Server) migrateLocked(c *call, req *migrateRequest, claims map[string]any) (*migrateResponse, *unsignedJWT, *apiError) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	nowSec := s.nowSec()
 	org, ok := s.orgByRefLocked(req.OrganizationID)
 	if !ok {
-		s.mu.Unlock()
-		return nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
+		return nil, nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
 	}
 	ident, ok := s.external[req.SessionToken]
 	if !ok {
-		s.mu.Unlock()
-		return nil, &apiError{http.StatusBadRequest, "migrate_from_external_unexpected_response",
+		return nil, nil, &apiError{http.StatusBadRequest, "migrate_from_external_unexpected_response",
 			"The identity provider did not accept the session token."}
 	}
 	var m *member
@@ -430,8 +427,7 @@ func (s *Server) handleMigrate(c *call) (any, *apiError) {
 		m = s.memberByEmailLocked(org.id, known.email)
 	}
 	if m == nil {
-		s.mu.Unlock()
-		return nil, &apiError{http.StatusNotFound, "migrate_from_external_email_does_not_exist",
+		return nil, nil, &apiError{http.StatusNotFound, "migrate_from_external_email_does_not_exist",
 			"No member of the organization has the email address the identity provider reported."}
 	}
 	dur := defaultSessionDuration
@@ -449,21 +445,49 @@ func (s *Server) handleMigrate(c *call) (any, *apiError) {
 		Organization:  s.wireOrgLocked(org),
 		MemberSession: &ws,
 	}
-	jwtStr, e := s.mintUnlock(ss, nowSec)
+	u := s.unsignedJWTLocked(ss, nowSec, &resp.SessionJWT)
+	return &resp, &u, nil
+}
+
+// unsignedJWT is a session JWT prepared under s.mu and signed after the
+// lock is released: RSA signing is the slow part.
+type unsignedJWT struct {
+	claims map[string]any
+	key    *rsa.PrivateKey
+	kid    string
+	dst    *string // where the signed JWT goes in the response
+}
+
+// unsignedJWTLocked prepares the JWT of ss with the current key, to be
+// written to dst. s.mu must be held.
+func (s *Server) unsignedJWTLocked(ss *session, now time.Time, dst *string) unsignedJWT {
+	return unsignedJWT{claims: s.jwtClaimsLocked(ss, now), key: s.signKey, kid: s.signKID, dst: dst}
+}
+
+// signedResponse completes what a locked handler part returned: on success
+// it signs the prepared JWT (if any) into the response, outside the lock.
+func signedResponse(resp any, u *unsignedJWT, e *apiError) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	resp.SessionJWT = jwtStr
+	if u != nil {
+		jwtStr, e := u.sign()
+		if e != nil {
+			return nil, e
+		}
+		*u.dst = jwtStr
+	}
 	return resp, nil
 }
 
-// mintUnlock mints the session JWT of ss with the current key, releasing
-// s.mu (held by the caller) before the RSA signature.
-func (s *Server) mintUnlock(ss *session, nowSec time.Time) (string, *apiError) {
-	jwtClaims := s.jwtClaimsLocked(ss, nowSec)
-	key, kid := s.signKey, s.signKID
-	s.mu.Unlock()
-	jwtStr, err := signJWT(jwtHeader(kid), jwtClaims, key)
+// signed signs u.
+func (u unsignedJWT) signed() (string, error) {
+	return signJWT(jwtHeader(u.kid), u.claims, u.key)
+}
+
+// sign signs u for a handler.
+func (u unsignedJWT) sign() (string, *apiError) {
+	jwtStr, err := u.signed()
 	if err != nil {
 		return "", &apiError{http.StatusInternalServerError, "internal_server_error", "The session JWT could not be signed."}
 	}

@@ -156,12 +156,11 @@ func (s *Server) NewSession(spec SessionSpec) (sessionToken, sessionJWT string, 
 	factor := s.newFactor(method, m, now)
 	ss := s.newSessionLocked(org, m, []wireFactor{factor}, roles, now.Add(dur), claims, now)
 	ss.ip, ss.ua = spec.IPAddress, spec.UserAgent
-	jwtClaims := s.jwtClaimsLocked(ss, now)
-	key, kid := s.signKey, s.signKID
+	u := s.unsignedJWTLocked(ss, now, nil)
 	token := ss.token
 	s.mu.Unlock()
 
-	jwtStr, err := signJWT(jwtHeader(kid), jwtClaims, key)
+	jwtStr, err := u.signed()
 	if err != nil {
 		return "", "", err
 	}
@@ -374,10 +373,9 @@ func (s *Server) MintJWT(sessionToken string) (string, error) {
 		s.mu.Unlock()
 		return "", ErrSessionNotFound
 	}
-	claims := s.jwtClaimsLocked(ss, now)
-	key, kid := s.signKey, s.signKID
+	u := s.unsignedJWTLocked(ss, now, nil)
 	s.mu.Unlock()
-	return signJWT(jwtHeader(kid), claims, key)
+	return u.signed()
 }
 
 // RevokeSession ends the session of sessionToken at once, as the Revoke
