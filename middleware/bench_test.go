@@ -190,14 +190,22 @@ func BenchmarkRatio(b *testing.B) {
 			b.Fatal(rec.Code)
 		}
 		t2 := time.Now()
+		codes := 0
 		for j := 0; j < k; j++ {
-			hitH.ServeHTTP(httptest.NewRecorder(), hitReq)
+			rec := httptest.NewRecorder()
+			hitH.ServeHTTP(rec, hitReq)
+			codes += rec.Code
 		}
 		t3 := time.Now()
 		for j := 0; j < k; j++ {
-			bare.ServeHTTP(httptest.NewRecorder(), bareReq)
+			rec := httptest.NewRecorder()
+			bare.ServeHTTP(rec, bareReq)
+			codes += rec.Code
 		}
 		t4 := time.Now()
+		if codes != 2*k*http.StatusOK {
+			b.Fatal("a hit or bare request was not answered 200")
+		}
 		floor += t1.Sub(t0)
 		miss += t2.Sub(t1)
 		hit += t3.Sub(t2)

@@ -36,22 +36,20 @@ type Decision struct {
 	Err error
 }
 
-// observed reports whether decisions are reported (OnDecision, or a logger
-// enabled at Debug); only then is their latency measured.
-func (g *Guard) observed(r *http.Request) bool {
-	return g.cfg.OnDecision != nil || g.cfg.Logger.Enabled(r.Context(), slog.LevelDebug)
-}
-
 // start returns the time a decision starts, or the zero time when nobody
-// observes decisions.
+// observes decisions (OnDecision unset, logger not enabled at Debug): then
+// nothing is measured or reported. Latency is wall-clock time, whatever
+// Config.Now says.
 func (g *Guard) start(r *http.Request) time.Time {
-	if g.observed(r) {
-		return g.cfg.Now()
+	if g.cfg.OnDecision != nil || g.cfg.Logger.Enabled(r.Context(), slog.LevelDebug) {
+		return time.Now()
 	}
 	return time.Time{}
 }
 
-func (g *Guard) decided(r *http.Request, start time.Time, p *Principal, resource, action string, err error) {
+// decided reports a decision when observed. err is the refusal, or, with
+// anonymous set, the reason an Optional request went on without a session.
+func (g *Guard) decided(r *http.Request, start time.Time, p *Principal, resource, action string, err error, anonymous bool) {
 	if start.IsZero() {
 		return
 	}
@@ -59,7 +57,7 @@ func (g *Guard) decided(r *http.Request, start time.Time, p *Principal, resource
 		Method: r.Method, Path: r.URL.Path,
 		Allowed:  err == nil && p != nil,
 		Resource: resource, Action: action,
-		Latency: g.cfg.Now().Sub(start),
+		Latency: time.Since(start),
 		Err:     err,
 	}
 	if p != nil {
@@ -70,26 +68,11 @@ func (g *Guard) decided(r *http.Request, start time.Time, p *Principal, resource
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		d.Status, d.Code = e.Status, e.Code
-	}
-	g.report(r, d)
-}
-
-// decidedAnonymous reports an Optional request that goes on without a
-// session because its credential was refused.
-func (g *Guard) decidedAnonymous(r *http.Request, start time.Time, err error) {
-	if start.IsZero() {
-		return
-	}
-	d := Decision{Method: r.Method, Path: r.URL.Path, Latency: g.cfg.Now().Sub(start), Err: err}
-	var e *Error
-	if errors.As(err, &e) {
 		d.Code = e.Code
+		if !anonymous {
+			d.Status = e.Status
+		}
 	}
-	g.report(r, d)
-}
-
-func (g *Guard) report(r *http.Request, d Decision) {
 	if g.cfg.OnDecision != nil {
 		g.cfg.OnDecision(d)
 	}

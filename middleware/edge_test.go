@@ -151,23 +151,11 @@ func TestCookiesOverLoopback(t *testing.T) {
 	e.clock.Advance(6 * time.Minute)
 	srv := httptest.NewServer(e.g.Authenticate(okHandler()))
 	defer srv.Close()
-	r, _ := http.NewRequest("GET", srv.URL+"/app", nil)
-	r.AddCookie(&http.Cookie{Name: middleware.DefaultJWTCookie, Value: jwt})
-	r.AddCookie(&http.Cookie{Name: middleware.DefaultTokenCookie, Value: tok})
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
+	rec := viaLoopback(t, srv, req("GET", "/app", cookies(jwt, tok)))
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	var jc *http.Cookie
-	for _, c := range resp.Cookies() {
-		if c.Name == middleware.DefaultJWTCookie {
-			jc = c
-		}
-	}
+	jc := setCookies(rec)[middleware.DefaultJWTCookie]
 	if jc == nil || jc.Path != "/app" || jc.Domain != "127.0.0.1" || jc.SameSite != http.SameSiteStrictMode || jc.HttpOnly || !jc.Secure {
 		t.Fatalf("re-issued cookie = %+v", jc)
 	}

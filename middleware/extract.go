@@ -30,6 +30,10 @@ type Credential struct {
 	// FromCookies is true when the credential came from session cookies;
 	// only then does the Guard re-issue or clear cookies.
 	FromCookies bool
+
+	// shaped is set by the built-in extractors, which classify what they
+	// return; the Guard checks the shape of any other extractor's output.
+	shaped bool
 }
 
 // empty reports whether c carries no credential.
@@ -156,22 +160,18 @@ func CookieExtractor(jwtName, tokenName string, maxBytes int) Extractor {
 		if len(r.Header["Cookie"]) == 0 {
 			return Credential{}, nil
 		}
-		var jwtVal, tokVal string
-		var nJWT, nTok int
-		for _, c := range r.Cookies() {
-			switch c.Name {
-			case jwtName:
-				nJWT++
-				jwtVal = c.Value
-			case tokenName:
-				nTok++
-				tokVal = c.Value
-			}
-		}
-		if nJWT > 1 || nTok > 1 {
+		jwtCookies, tokCookies := r.CookiesNamed(jwtName), r.CookiesNamed(tokenName)
+		if len(jwtCookies) > 1 || len(tokCookies) > 1 {
 			return Credential{}, newError(ErrMalformedCredentials, "duplicate session cookie", nil)
 		}
-		var cred Credential
+		var jwtVal, tokVal string
+		if len(jwtCookies) == 1 {
+			jwtVal = jwtCookies[0].Value
+		}
+		if len(tokCookies) == 1 {
+			tokVal = tokCookies[0].Value
+		}
+		cred := Credential{shaped: true}
 		if jwtVal != "" {
 			if Classify(jwtVal, maxBytes) != KindJWT {
 				return Credential{}, newError(ErrMalformedCredentials, "session JWT cookie is malformed", nil)
@@ -195,9 +195,9 @@ func CookieExtractor(jwtName, tokenName string, maxBytes int) Extractor {
 func classified(s string, maxBytes int, fromCookies bool) (Credential, error) {
 	switch Classify(s, maxBytes) {
 	case KindJWT:
-		return Credential{SessionJWT: s, FromCookies: fromCookies}, nil
+		return Credential{SessionJWT: s, FromCookies: fromCookies, shaped: true}, nil
 	case KindSessionToken:
-		return Credential{SessionToken: s, FromCookies: fromCookies}, nil
+		return Credential{SessionToken: s, FromCookies: fromCookies, shaped: true}, nil
 	}
 	if len(s) > maxBytes {
 		return Credential{}, newError(ErrMalformedCredentials, "credential too large", nil)

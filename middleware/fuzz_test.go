@@ -49,6 +49,12 @@ func FuzzExtract(f *testing.F) {
 			if len(cred.SessionJWT)+len(cred.SessionToken) > 2*middleware.DefaultMaxCredentialBytes {
 				t.Fatalf("credential over the size cap")
 			}
+			if cred.SessionJWT != "" && !jwtShape.MatchString(cred.SessionJWT) {
+				t.Fatalf("SessionJWT %q fails the independent shape oracle", cred.SessionJWT)
+			}
+			if cred.SessionToken != "" && !tokenShape.MatchString(cred.SessionToken) {
+				t.Fatalf("SessionToken %q fails the independent shape oracle", cred.SessionToken)
+			}
 			if cred.SessionJWT != "" && middleware.Classify(cred.SessionJWT, 0) != middleware.KindJWT {
 				t.Fatalf("SessionJWT %q is not JWT-shaped", cred.SessionJWT)
 			}

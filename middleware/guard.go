@@ -107,20 +107,7 @@ func (g *Guard) Close() error {
 // Principal with FromContext. OPTIONS requests pass untouched unless
 // Config.GuardOPTIONS is set.
 func (g *Guard) Authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.passThrough(r) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		start := g.start(r)
-		p, r2, err := g.authenticate(w, r)
-		if err != nil {
-			g.refuse(w, r, start, p, "", "", err)
-			return
-		}
-		g.decided(r, start, p, "", "", nil)
-		next.ServeHTTP(w, r2)
-	})
+	return g.serve(next, false, "", "")
 }
 
 // Optional authenticates when a credential is present: a request without a
@@ -129,27 +116,7 @@ func (g *Guard) Authenticate(next http.Handler) http.Handler {
 // session is gone. Only when Stytch is needed and unreachable does it refuse
 // with 503, so that a signed-in user is not shown a signed-out page.
 func (g *Guard) Optional(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.passThrough(r) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		start := g.start(r)
-		p, r2, err := g.authenticate(w, r)
-		if errors.Is(err, ErrUnavailable) {
-			// Stytch is needed and down: answering as if signed out would
-			// log the user out of this page.
-			g.refuse(w, r, start, p, "", "", err)
-			return
-		}
-		if err != nil {
-			g.decidedAnonymous(r, start, err)
-			next.ServeHTTP(w, r)
-			return
-		}
-		g.decided(r, start, p, "", "", nil)
-		next.ServeHTTP(w, r2)
-	})
+	return g.serve(next, true, "", "")
 }
 
 // Require authenticates like Authenticate, then authorizes action on
@@ -166,25 +133,37 @@ func (g *Guard) Require(resource, action string) func(http.Handler) http.Handler
 	if resource == "" || action == "" {
 		panic("middleware: Require needs a resource and an action")
 	}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if g.passThrough(r) {
-				next.ServeHTTP(w, r)
-				return
-			}
-			start := g.start(r)
-			p, r2, err := g.authenticate(w, r)
-			if err == nil {
-				err = g.authorize(w, r, p, resource, action)
-			}
-			if err != nil {
-				g.refuse(w, r, start, p, resource, action, err)
-				return
-			}
-			g.decided(r, start, p, resource, action, nil)
+	return func(next http.Handler) http.Handler { return g.serve(next, false, resource, action) }
+}
+
+// serve is the one handler behind Authenticate, Optional (optional set) and
+// Require (resource and action set).
+func (g *Guard) serve(next http.Handler, optional bool, resource, action string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.passThrough(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := g.start(r)
+		p, r2, err := g.authenticate(w, r)
+		if err == nil && resource != "" {
+			err = g.authorize(w, r, p, resource, action)
+		}
+		switch {
+		case err == nil:
+			g.decided(r, start, p, resource, action, nil, false)
 			next.ServeHTTP(w, r2)
-		})
-	}
+		case optional && !errors.Is(err, ErrUnavailable):
+			// Optional goes on anonymously, except when Stytch is needed
+			// and down: answering as if signed out would log the user out
+			// of the page.
+			g.decided(r, start, nil, "", "", err, true)
+			next.ServeHTTP(w, r)
+		default:
+			g.decided(r, start, p, resource, action, err, false)
+			g.cfg.ErrorHandler(w, r, err)
+		}
+	})
 }
 
 func (g *Guard) passThrough(r *http.Request) bool {
@@ -224,7 +203,11 @@ func (g *Guard) extract(r *http.Request) (Credential, error) {
 		}
 		if !cred.empty() {
 			// Whatever the extractor, nothing of the wrong shape or size
-			// goes further (and never to Stytch).
+			// goes further (and never to Stytch); the built-in ones have
+			// checked already.
+			if cred.shaped {
+				return cred, nil
+			}
 			if cred.SessionJWT != "" && Classify(cred.SessionJWT, g.cfg.MaxCredentialBytes) != KindJWT ||
 				cred.SessionToken != "" && Classify(cred.SessionToken, g.cfg.MaxCredentialBytes) != KindSessionToken {
 				return Credential{}, newError(ErrMalformedCredentials, "", nil)
@@ -340,24 +323,20 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 		// p.check lives on the heap already: checking through it costs no
 		// allocation.
 		p.check = check
+		// Tenancy was checked above: a refusal here is a permission.
 		if err := ix.Authorize(sess.OrganizationID, sess.Roles, &p.check); err != nil {
-			if errors.Is(err, rbac.ErrTenancy) {
-				return newError(ErrTenancyMismatch, "", err)
-			}
 			return newError(ErrPermissionDenied, "", err)
 		}
 		p.index, p.verdict = ix, nil
 		return nil
 	}
-	// No usable policy: let Stytch decide with the same credential.
+	// No usable policy: let Stytch decide with the same credential (a
+	// Principal this Guard decided always carries it).
 	cred := p.cred
 	remoteCheck := check // only this copy escapes, and only on this path
 	params := &client.AuthenticateParams{SessionJWT: cred.SessionJWT, AuthorizationCheck: &remoteCheck}
 	if cred.SessionJWT == "" {
 		params.SessionToken = cred.SessionToken
-	}
-	if cred.empty() {
-		return unavailable("", time.Second, err)
 	}
 	resp, _, rerr := g.remote.authenticate(r.Context(), params)
 	if rerr != nil {
@@ -368,11 +347,6 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 		p.verdict = &client.AuthorizationVerdict{Authorized: true}
 	}
 	return nil
-}
-
-func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, start time.Time, p *Principal, resource, action string, err error) {
-	g.decided(r, start, p, resource, action, err)
-	g.cfg.ErrorHandler(w, r, err)
 }
 
 // The policy cache is the verifier's authorizer.

@@ -331,21 +331,11 @@ func TestGuardsOnChi(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+			r := req(tc.method, tc.path)
 			if tc.jwt != "" {
 				r.Header.Set("Authorization", "Bearer "+tc.jwt)
 			}
-			resp, err := http.DefaultClient.Do(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			rec := httptest.NewRecorder()
-			rec.Code = resp.StatusCode
-			_, _ = rec.Body.ReadFrom(resp.Body)
-			for k, v := range resp.Header {
-				rec.Header()[k] = v
-			}
+			rec := viaLoopback(t, srv, r)
 			wantStatus(t, rec, tc.status, tc.code)
 			if tc.code == middleware.CodeForbidden && !strings.Contains(rec.Header().Get("WWW-Authenticate"), "insufficient_scope") {
 				t.Fatalf("403 forbidden without insufficient_scope challenge")
@@ -489,6 +479,9 @@ func TestDecisionsAreReportedWithoutCredentials(t *testing.T) {
 		t.Fatalf("decisions = %d, want 2", len(e.decisions))
 	}
 	d := e.decisions[0]
+	if d.Latency <= 0 {
+		t.Fatalf("decision latency = %v, want the wall-clock time spent", d.Latency)
+	}
 	if !d.Allowed || d.MemberID != "member-test-obs" || d.Resource != "documents" || d.Action != "read" || d.Source != middleware.SourceLocal {
 		t.Fatalf("allow decision = %+v", d)
 	}

@@ -82,21 +82,19 @@ func newRemote(c *client.Client, cfg *Config) *remote {
 // key derives the coalescing and cache key; the credential itself is not
 // kept as a map key.
 func remoteKey(p *client.AuthenticateParams) [32]byte {
-	h := sha256.New()
-	h.Write([]byte(p.SessionJWT))
-	h.Write([]byte{0})
-	h.Write([]byte(p.SessionToken))
+	var stack [2048]byte // a credential fits; a larger one spills to the heap
+	b := append(stack[:0], p.SessionJWT...)
+	b = append(b, 0)
+	b = append(b, p.SessionToken...)
 	if ac := p.AuthorizationCheck; ac != nil {
-		h.Write([]byte{1})
-		h.Write([]byte(ac.OrganizationID))
-		h.Write([]byte{0})
-		h.Write([]byte(ac.ResourceID))
-		h.Write([]byte{0})
-		h.Write([]byte(ac.Action))
+		b = append(b, 1)
+		b = append(b, ac.OrganizationID...)
+		b = append(b, 0)
+		b = append(b, ac.ResourceID...)
+		b = append(b, 0)
+		b = append(b, ac.Action...)
 	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
+	return sha256.Sum256(b)
 }
 
 // authenticate returns Stytch's answer for p and whether it came from the
@@ -232,19 +230,13 @@ func (rm *remote) store(k [32]byte, resp *client.AuthenticateResponse, err error
 	}
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
-	if len(rm.cache) >= rm.maxCache {
-		// Drop expired entries; if still full, drop an arbitrary one.
-		for ck, ce := range rm.cache {
-			if !now.Before(ce.expires) {
-				delete(rm.cache, ck)
-			}
+	// Full: drop an arbitrary entry (map order is random). Expired entries
+	// go when they are next looked up; entries live seconds anyway.
+	for ck := range rm.cache {
+		if len(rm.cache) < rm.maxCache {
+			break
 		}
-		for ck := range rm.cache {
-			if len(rm.cache) < rm.maxCache {
-				break
-			}
-			delete(rm.cache, ck)
-		}
+		delete(rm.cache, ck)
 	}
 	rm.cache[k] = remoteEntry{resp: resp, err: err, expires: exp}
 }

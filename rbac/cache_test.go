@@ -609,4 +609,3 @@ func TestCacheBackgroundLoopRefreshesUsedPolicies(t *testing.T) {
 		t.Fatalf("unused policies refreshed: policy %d -> %d, org %d -> %d", p, p2, o, o2)
 	}
 }
-
