@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -283,7 +284,7 @@ func newEnv(ctx context.Context, pool int) (_ *env, err error) {
 			_, jwt, err := e.srv.NewSession(stytchtest.SessionSpec{OrganizationID: orgID, Roles: []string{"viewer"}})
 			if err != nil {
 				errMu.Lock()
-				firstErr = cmpOr(firstErr, err)
+				firstErr = cmp.Or(firstErr, err)
 				errMu.Unlock()
 			}
 			jwts[i] = jwt
@@ -345,13 +346,6 @@ func newEnv(ctx context.Context, pool int) (_ *env, err error) {
 		}
 	}
 	return e, nil
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 func (e *env) expectOK(ctx context.Context, url, jwt string) error {
