@@ -20,8 +20,11 @@ const (
 	SourceRemote Source = "remote"
 )
 
-// Principal is the authenticated session of a request. Treat every field as
-// read-only: values may be shared with the Guard's caches.
+// Principal is the authenticated session of a request. Treat it as
+// read-only, down to the fields of what it points to: the session and claims
+// of a locally verified JWT are the verified-token cache's own, shared by
+// every request with the same token, and a remote answer is shared with the
+// requests it was coalesced or cached for. Copy a value before changing it.
 type Principal struct {
 	// MemberSession is the session; never nil.
 	MemberSession *client.MemberSession
@@ -67,8 +70,6 @@ type ctxKey struct{}
 type principalContext struct {
 	context.Context
 	p Principal
-	// Storage for a locally verified session.
-	session client.MemberSession
 }
 
 // Value returns the Principal for the package's key and defers to the
@@ -81,7 +82,7 @@ func (c *principalContext) Value(key any) any {
 }
 
 // newPrincipal returns a Principal living inside a context derived from
-// parent, with storage for a session and claims.
+// parent.
 func newPrincipal(parent context.Context) (*principalContext, context.Context) {
 	c := &principalContext{Context: parent}
 	return c, c

@@ -235,10 +235,19 @@ func (c *Cache) Authorize(ctx context.Context, session *client.MemberSession, ch
 // organizationID is empty. It never matches ErrForbidden or
 // client.ErrForbidden, even when a policy endpoint answered 403.
 func (c *Cache) Index(ctx context.Context, organizationID string) (*Index, error) {
+	return c.IndexAt(ctx, organizationID, time.Time{})
+}
+
+// IndexAt is Index at a time the caller has just read from the Cache's clock
+// (Config.Now), for a hot path that needs the time for other checks too and
+// would otherwise read the clock twice. The zero Time reads the clock.
+func (c *Cache) IndexAt(ctx context.Context, organizationID string, now time.Time) (*Index, error) {
 	if organizationID == "" {
 		return nil, &unavailableError{policy: "organization policy", cause: errors.New("empty organization id")}
 	}
-	now := c.now()
+	if now.IsZero() {
+		now = c.now()
+	}
 	oe := c.orgEntry(organizationID)
 	// Both fetches, when needed, run at once.
 	pst, project, pch, err := c.begin(c.project, now)

@@ -609,3 +609,25 @@ func TestCacheBackgroundLoopRefreshesUsedPolicies(t *testing.T) {
 		t.Fatalf("unused policies refreshed: policy %d -> %d, org %d -> %d", p, p2, o, o2)
 	}
 }
+
+// TestCacheIndexAtUsesTheCallersTime: IndexAt decides at the time it is
+// given, and the zero Time means the Cache's own clock.
+func TestCacheIndexAtUsesTheCallersTime(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetPolicy(cachePolicy())
+	c := e.newCache(t, Config{})
+	ctx := context.Background()
+	now := e.clock.Now()
+	if _, err := c.IndexAt(ctx, orgA, now); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.SetFault(stytchtest.EndpointPolicy, stytchtest.Fault{Status: http.StatusInternalServerError})
+	// The clock has not moved: the zero Time reads it, and the policy is fresh.
+	if _, err := c.IndexAt(ctx, orgA, time.Time{}); err != nil {
+		t.Fatalf("IndexAt(zero) = %v, want the cached policy", err)
+	}
+	// A time past MaxStaleness is honoured although the clock says otherwise.
+	if _, err := c.IndexAt(ctx, orgA, now.Add(DefaultMaxStaleness+time.Second)); !errors.Is(err, ErrPolicyUnavailable) {
+		t.Fatalf("IndexAt(past MaxStaleness) = %v, want ErrPolicyUnavailable", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/stytchguard/stytchguard/client"
 )
@@ -56,13 +57,14 @@ func (v *Verifier) AuthenticateJWT(ctx context.Context, p *client.AuthenticateJW
 		}
 		return v.authenticateRemote(ctx, body, nil)
 	}
-	resp := new(client.AuthenticateResponse)
-	if _, err := v.VerifyInto(ctx, body.SessionJWT, p.MaxTokenAge, &resp.MemberSession); err != nil {
+	session, _, err := v.VerifyShared(ctx, body.SessionJWT, p.MaxTokenAge, time.Time{})
+	if err != nil {
 		if CanRefreshRemotely(err) {
 			return v.authenticateRemote(ctx, body, err)
 		}
 		return nil, err
 	}
+	resp := &client.AuthenticateResponse{MemberSession: *session}
 	if body.SessionDurationMinutes != 0 || body.SessionCustomClaims != nil {
 		return v.authenticateRemote(ctx, body, nil)
 	}

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"crypto/rsa"
+	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -20,29 +21,42 @@ type result struct {
 // modified after it is built; callers receive shallow copies of res.
 type cacheEntry struct {
 	res      result
+	tok      string // the token, owned by the cache
+	hash     uint64 // its key in the tokenCache
 	kid      string
 	key      *rsa.PublicKey // the key that verified the token
+	snap     *keySnapshot   // a key set holding key under kid, if known
 	iat, exp time.Time
 	times    [3]time.Time // storage for the session's time pointers
 }
 
-// tokenCache is a bounded map from the full token string to its verified
-// result. It is sharded to keep lock hold times short, and each shard evicts
-// in insertion order (tokens all live five minutes, so the oldest insert is
-// the one that expires first). Entries are never served past exp: the
-// Verifier checks exp, the maximum age and the key on every hit.
+// tokenCache is a bounded map from a token to its verified result. It is
+// sharded to keep lock hold times short, and each shard evicts in insertion
+// order (tokens all live five minutes, so the oldest insert is the one that
+// expires first). Entries are never served past exp: the Verifier checks
+// exp, the maximum age and the key on every hit.
+//
+// The map key is a keyed hash of the token's last bytes (the tail of the
+// signature, which differs between any two tokens that verified), so a
+// lookup hashes 64 bytes instead of the whole token; the entry holds the
+// full token, and a hit requires it to be equal. The hash seed is random per
+// cache: nobody can aim a token at another's slot, and a collision is a miss.
 type tokenCache struct {
+	seed   maphash.Seed
 	shards []cacheShard
-	mask   uint32
+	mask   uint64
 }
 
 type cacheShard struct {
 	mu   sync.RWMutex
-	m    map[string]*cacheEntry
-	ring []string // insertion order; "" marks a free slot
+	m    map[uint64]*cacheEntry
+	ring []*cacheEntry // insertion order; nil marks a free slot
 	next int
 	_    [40]byte // keep neighbouring shards' locks off one cache line
 }
+
+// tailBytes is how much of a token's end its cache key covers.
+const tailBytes = 64
 
 func newTokenCache(size int) *tokenCache {
 	n := 1
@@ -50,48 +64,48 @@ func newTokenCache(size int) *tokenCache {
 		n *= 2
 	}
 	per := (size + n - 1) / n
-	c := &tokenCache{shards: make([]cacheShard, n), mask: uint32(n - 1)}
+	c := &tokenCache{seed: maphash.MakeSeed(), shards: make([]cacheShard, n), mask: uint64(n - 1)}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]*cacheEntry, per)
-		c.shards[i].ring = make([]string, per)
+		c.shards[i].m = make(map[uint64]*cacheEntry, per)
+		c.shards[i].ring = make([]*cacheEntry, per)
 	}
 	return c
 }
 
-// shard picks a shard from the token's last bytes: the tail of the
-// signature, which differs between any two tokens that verified.
-func (c *tokenCache) shard(tok string) *cacheShard {
-	var h uint32 = 2166136261
-	for i := max(0, len(tok)-8); i < len(tok); i++ {
-		h = (h ^ uint32(tok[i])) * 16777619
-	}
-	return &c.shards[h&c.mask]
+// key returns tok's map key and shard.
+func (c *tokenCache) key(tok string) (uint64, *cacheShard) {
+	k := maphash.String(c.seed, tok[max(0, len(tok)-tailBytes):])
+	return k, &c.shards[(k>>56)&c.mask]
 }
 
 func (c *tokenCache) get(tok string) *cacheEntry {
-	s := c.shard(tok)
+	k, s := c.key(tok)
 	s.mu.RLock()
-	e := s.m[tok]
+	e := s.m[k]
 	s.mu.RUnlock()
+	if e == nil || e.tok != tok {
+		return nil
+	}
 	return e
 }
 
+// put stores e, verified from tok, replacing whatever held its key.
 func (c *tokenCache) put(tok string, e *cacheEntry) {
-	s := c.shard(tok)
+	k, s := c.key(tok)
+	// Own the token: the caller's string may share memory with a larger one.
+	e.tok, e.hash = strings.Clone(tok), k
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.m[tok]; ok {
-		s.m[tok] = e
-		return
+	// Every mapped entry holds a ring slot, so the map never outgrows the
+	// ring. When e replaces an entry under the same key (the same token
+	// verified twice, or another with the same tail), the older entry's
+	// slot frees nothing when it comes round.
+	if old := s.ring[s.next]; old != nil && s.m[old.hash] == old {
+		delete(s.m, old.hash)
 	}
-	// Own the key: the caller's string may share memory with a larger one.
-	tok = strings.Clone(tok)
-	if old := s.ring[s.next]; old != "" {
-		delete(s.m, old)
-	}
-	s.ring[s.next] = tok
+	s.ring[s.next] = e
 	s.next = (s.next + 1) % len(s.ring)
-	s.m[tok] = e
+	s.m[k] = e
 }
 
 // len returns the number of entries, for tests.

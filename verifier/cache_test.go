@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/stytchguard/stytchguard/client"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,20 +179,69 @@ func TestCacheKeyIdentity(t *testing.T) {
 	}
 }
 
-// TestHitAllocations pins the hit path's allocations: none for VerifyInto
+// TestHitAllocations pins the hit path's allocations: none for VerifyShared
 // (the middleware's path), one copy for VerifyMaxAge.
 func TestHitAllocations(t *testing.T) {
 	e := newEnv(t, nil)
 	tok := e.sign(t, e.claims(e.clock.Now()), nil)
 	ctx := context.Background()
-	var ms client.MemberSession
-	if _, err := e.v.VerifyInto(ctx, tok, 0, &ms); err != nil {
+	if _, _, err := e.v.VerifyShared(ctx, tok, 0, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if n := testing.AllocsPerRun(100, func() { _, _ = e.v.VerifyInto(ctx, tok, 0, &ms) }); n != 0 {
-		t.Fatalf("VerifyInto hit allocates %v times, want 0", n)
+	if n := testing.AllocsPerRun(100, func() { _, _, _ = e.v.VerifyShared(ctx, tok, 0, time.Time{}) }); n != 0 {
+		t.Fatalf("VerifyShared hit allocates %v times, want 0", n)
 	}
 	if n := testing.AllocsPerRun(100, func() { _, _, _ = e.v.VerifyMaxAge(ctx, tok, 0) }); n != 1 {
 		t.Fatalf("VerifyMaxAge hit allocates %v times, want 1", n)
+	}
+}
+
+// TestSharedAndCopied pins who owns what: VerifyShared hands every caller the
+// cache's own session and claims, VerifyMaxAge a copy the caller may change
+// without touching the cache.
+func TestSharedAndCopied(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.sign(t, e.claims(e.clock.Now()), nil)
+	ctx := context.Background()
+	s1, c1, err := e.v.VerifyShared(ctx, tok, 0, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, c2, err := e.v.VerifyShared(ctx, tok, 0, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1 != s2 || c1 != c2 {
+		t.Fatal("VerifyShared returned different values for a cached token")
+	}
+	want := s1.MemberID
+	own, ownClaims, err := e.v.VerifyMaxAge(ctx, tok, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own == s1 || ownClaims == c1 {
+		t.Fatal("VerifyMaxAge returned the cache's own values")
+	}
+	*own = client.MemberSession{MemberID: "changed"}
+	ownClaims.Subject = "changed"
+	if s, c, _ := e.v.VerifyShared(ctx, tok, 0, time.Time{}); s.MemberID != want || c.Subject == "changed" {
+		t.Fatalf("changing VerifyMaxAge's copy changed the cache: %q %q", s.MemberID, c.Subject)
+	}
+}
+
+// TestCacheSameTail: the map key covers only a token's last bytes; two tokens
+// sharing them never answer for each other, and the newer one takes the slot.
+func TestCacheSameTail(t *testing.T) {
+	c := newTokenCache(64)
+	tail := strings.Repeat("s", tailBytes)
+	a, b := "header.payload-a."+tail, "header.payload-b."+tail
+	ea, eb := &cacheEntry{}, &cacheEntry{}
+	c.put(a, ea)
+	if c.get(a) != ea || c.get(b) != nil {
+		t.Fatal("a token sharing a cached token's tail was answered from its entry")
+	}
+	c.put(b, eb)
+	if c.get(b) != eb || c.get(a) != nil || c.len() != 1 {
+		t.Fatalf("after the second put: get(b) ok=%v, get(a)=%v, len=%d", c.get(b) == eb, c.get(a), c.len())
 	}
 }

@@ -210,46 +210,45 @@ func (v *Verifier) Verify(ctx context.Context, sessionJWT string) (*client.Membe
 // client.ErrJWTTooOld). maxAge zero means no age limit; a negative maxAge is
 // treated as zero.
 func (v *Verifier) VerifyMaxAge(ctx context.Context, sessionJWT string, maxAge time.Duration) (*client.MemberSession, *client.Claims, error) {
-	out := new(result)
-	claims, err := v.VerifyInto(ctx, sessionJWT, maxAge, &out.session)
+	session, claims, err := v.VerifyShared(ctx, sessionJWT, maxAge, time.Time{})
 	if err != nil {
 		return nil, nil, err
 	}
-	out.claims = *claims
+	out := &result{session: *session, claims: *claims}
 	return &out.session, &out.claims, nil
 }
 
-// VerifyInto is VerifyMaxAge for callers on a hot path: it writes the
-// session into a value the caller provides (the middleware keeps it inside
-// its per-request context value) and returns the claims shared with the
-// verified-token cache instead of copying them, so a cache hit allocates
-// nothing. The returned Claims must be treated as read-only; the session
-// copy shares its slices, maps and time pointers with the cache as
-// VerifyMaxAge's does. session must not be nil; on error it is left
-// unchanged.
-func (v *Verifier) VerifyInto(ctx context.Context, sessionJWT string, maxAge time.Duration, session *client.MemberSession) (*client.Claims, error) {
+// VerifyShared is VerifyMaxAge for callers on a hot path: it returns the
+// session and claims held by the verified-token cache instead of copies, so
+// a cache hit allocates nothing. Both are shared with every other caller of
+// the same token and must be treated as read-only, fields included.
+//
+// now is the time of the check, for a caller that has just read the
+// Verifier's clock (Config.Now) for other checks too; the zero Time reads
+// the clock.
+func (v *Verifier) VerifyShared(ctx context.Context, sessionJWT string, maxAge time.Duration, now time.Time) (*client.MemberSession, *client.Claims, error) {
 	if len(sessionJWT) > MaxTokenLength {
-		return nil, tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
+		return nil, nil, tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
 	}
-	now := v.now()
+	if now.IsZero() {
+		now = v.now()
+	}
 	if v.cache != nil {
 		if e := v.cache.get(sessionJWT); e != nil && v.servable(e, now, maxAge) {
-			*session = e.res.session
-			return &e.res.claims, nil
+			return &e.res.session, &e.res.claims, nil
 		}
 	}
 	e, err := v.verify(ctx, sessionJWT, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if v.cache != nil {
 		v.cache.put(sessionJWT, e) // authentic: even a too-old token may serve callers allowing its age
 	}
 	if maxAge > 0 && e.iat.Add(maxAge).Before(now) {
-		return nil, tokenErr(ErrTooOld, "iat older than the maximum token age")
+		return nil, nil, tokenErr(ErrTooOld, "iat older than the maximum token age")
 	}
-	*session = e.res.session
-	return &e.res.claims, nil
+	return &e.res.session, &e.res.claims, nil
 }
 
 // servable reports whether a cached entry may answer now: the token has not
@@ -263,7 +262,8 @@ func (v *Verifier) servable(e *cacheEntry, now time.Time, maxAge time.Duration) 
 		return false
 	}
 	s := v.usableSnapshot(now)
-	return s != nil && s.keys[e.kid] == e.key
+	// The key set the token was verified with needs no lookup.
+	return s != nil && (s == e.snap || s.keys[e.kid] == e.key)
 }
 
 // verify runs the full check: character set, golang-jwt's parse (strict
@@ -300,6 +300,9 @@ func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*cach
 		return nil, err
 	}
 	e := &cacheEntry{kid: kid, key: key, iat: tc.IssuedAt.Time, exp: tc.ExpiresAt.Time}
+	if s := v.keys.Load(); s != nil && s.keys[kid] == key {
+		e.snap = s
+	}
 	if err := memberSession(tc, &e.res.session, &e.times); err != nil {
 		return nil, err
 	}
