@@ -75,7 +75,7 @@ func TestErrorResponsesAndHeaders(t *testing.T) {
 		code   string
 		www    string
 	}{
-		{"missing", req("GET", "/?org="+orgAcme), 401, middleware.CodeMissingCredentials, `Bearer realm="stytchguard"`},
+		{"missing", req("GET", "/?org="+orgAcme), 401, middleware.CodeMissingCredentials, `Bearer realm="stytchguard", error="invalid_token"`},
 		{"invalid", req("GET", "/?org="+orgAcme, bearer("a.b.c")), 401, middleware.CodeInvalidToken, `error="invalid_token"`},
 		{"tenancy", req("GET", "/?org="+orgGlobex, bearer(viewer)), 403, middleware.CodeTenancyMismatch, ""},
 	} {

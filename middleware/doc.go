@@ -43,7 +43,8 @@
 //
 // Refusals reach the [ErrorHandler] as an [*Error]; [DefaultErrorHandler]
 // writes {"error": code, "error_description": text} with 401 and an RFC 6750
-// WWW-Authenticate challenge, 403, or 503 with Retry-After. 503 means Stytch
+// WWW-Authenticate challenge (error="invalid_token" on every 401, a missing
+// credential included), 403, or 503 with Retry-After. 503 means Stytch
 // was needed but unreachable: a user is never logged out because Stytch is
 // down. No token, cookie value or secret appears in a body or log record.
 package middleware

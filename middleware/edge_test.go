@@ -50,6 +50,20 @@ func TestCustomExtractorOutputIsChecked(t *testing.T) {
 	wantStatus(t, do(h, req("GET", "/", header("X-Session", tok))), 200, "")
 }
 
+// A description a custom extractor wrote cannot break the challenge header.
+func TestChallengeDescriptionIsQuotable(t *testing.T) {
+	e := newEnv(t, func(c *middleware.Config) {
+		c.Extractors = []middleware.Extractor{func(r *http.Request) (middleware.Credential, error) {
+			return middleware.Credential{}, &middleware.Error{Status: 401, Code: middleware.CodeInvalidToken, Description: "bad \"quote\" \\ \r\nX-Injected: 1"}
+		}}
+	})
+	rec := do(e.g.Authenticate(okHandler()), req("GET", "/"))
+	want := `Bearer realm="stytchguard", error="invalid_token", error_description="bad quote  X-Injected: 1"`
+	if got := rec.Header().Get("WWW-Authenticate"); got != want {
+		t.Fatalf("WWW-Authenticate = %q, want %q", got, want)
+	}
+}
+
 func TestSharedComponentsMustMatchTheProject(t *testing.T) {
 	e := newEnv(t, nil)
 	v, err := verifier.New(context.Background(), verifier.Config{ProjectID: "project-test-other", BaseURL: e.srv.URL})

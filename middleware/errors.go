@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -137,7 +138,7 @@ const DefaultRealm = "stytchguard"
 
 // DefaultErrorHandler writes a JSON body {"error": code, "error_description":
 // text} with the status of err's category: 401 with an RFC 6750
-// WWW-Authenticate challenge, 403 (insufficient_scope for a denied
+// WWW-Authenticate challenge carrying error="invalid_token", 403 (insufficient_scope for a denied
 // permission), or 503 with Retry-After. Any error that is not an *Error is
 // answered 503 auth_unavailable, so a bug never logs a user out.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
@@ -154,11 +155,12 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 	h.Set("Cache-Control", "no-store")
 	switch e.Status {
 	case http.StatusUnauthorized:
-		if e.Code == CodeMissingCredentials {
-			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
-		} else {
-			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token", error_description="`+e.Description+`"`)
-		}
+		// Every 401, a missing credential included, carries
+		// error="invalid_token" (the project's decision flow, step 7; RFC
+		// 6750 §3.1 only advises against it for a missing one), so a client
+		// has one rule: on this challenge, sign in again. The body's code
+		// still tells missing_credentials apart.
+		h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token", error_description="`+quotable(e.Description)+`"`)
 	case http.StatusForbidden:
 		if e.Code == CodeForbidden {
 			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_scope"`)
@@ -175,4 +177,21 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
 	}{e.Code, e.Description})
+}
+
+// quotable drops from s what cannot stand inside an RFC 9110 quoted-string
+// unescaped (quotes, backslashes, control characters), so that a
+// description, which a custom extractor may have written, cannot break the
+// challenge.
+func quotable(s string) string {
+	ok := func(r rune) bool { return r != '"' && r != '\\' && r >= 0x20 && r != 0x7f }
+	if !strings.ContainsFunc(s, func(r rune) bool { return !ok(r) }) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if ok(r) {
+			return r
+		}
+		return -1
+	}, s)
 }

@@ -186,7 +186,7 @@ func TestMissingCredentials(t *testing.T) {
 	e := newEnv(t, nil)
 	rec := do(e.g.Authenticate(okHandler()), req("GET", "/"))
 	wantStatus(t, rec, 401, middleware.CodeMissingCredentials)
-	if got := rec.Header().Get("WWW-Authenticate"); got != `Bearer realm="stytchguard"` {
+	if got := rec.Header().Get("WWW-Authenticate"); got != `Bearer realm="stytchguard", error="invalid_token", error_description="no session credential"` {
 		t.Fatalf("WWW-Authenticate = %q", got)
 	}
 }
