@@ -46,8 +46,9 @@ const (
 )
 
 // tokenClaims is what the payload decodes into, in one pass: the typed claims
-// plus the custom claims (every other top-level member). golang-jwt calls
-// UnmarshalJSON on it after validating the JSON; it is never decoded twice.
+// plus the custom claims (every other top-level member). verify calls
+// UnmarshalJSON on it after json.Valid accepted the payload; it is never
+// decoded twice.
 type tokenClaims struct {
 	client.Claims
 	custom      map[string]any

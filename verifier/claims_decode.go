@@ -8,8 +8,8 @@ import (
 )
 
 // The decoders below read the Stytch claim objects out of payload bytes that
-// encoding/json has already validated (golang-jwt unmarshals the payload,
-// which checks it, before calling tokenClaims.UnmarshalJSON), in a single
+// encoding/json has already validated (verify runs json.Valid on the
+// payload before calling tokenClaims.UnmarshalJSON), in a single
 // pass: each takes the data starting at its value and returns the value's
 // length. They follow encoding/json's semantics for the target types, except
 // that member names match exactly (JSON is case-sensitive; encoding/json

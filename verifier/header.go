@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"encoding/base64"
 	"slices"
 )
 
@@ -19,48 +18,62 @@ const maxHeaderParams = 16
 // bytes.
 const maxKIDLength = 256
 
-// checkHeader re-reads the raw header segment (already decoded and validated
-// by golang-jwt into a map, which silently keeps the last of duplicated
-// names) to reject duplicated and forbidden parameters, and returns the kid.
-func checkHeader(segment string, header map[string]any) (string, error) {
-	var buf [512]byte
-	var raw []byte
-	enc := base64.RawURLEncoding.Strict()
-	if n := enc.DecodedLen(len(segment)); n <= len(buf) {
-		raw = buf[:n]
-	} else {
-		raw = make([]byte, n)
+// header is what verify reads from a JOSE header: the raw values of alg and
+// kid (the last of each, should a name repeat), and the first breach of the
+// header rules, which verify reports only after the payload and the alg,
+// in the order its checks run.
+type header struct {
+	alg, kid []byte
+	rule     error
+}
+
+// readHeader walks the decoded header, which json.Valid has accepted. A
+// header that is not a JSON object is malformed; JSON null carries no alg.
+func readHeader(data []byte) (header, error) {
+	var h header
+	if null(data[skipSpace(data, 0):]) {
+		return h, nil
 	}
-	n, err := enc.Decode(raw, []byte(segment))
-	if err != nil {
-		return "", tokenErr(ErrMalformed, "header is not strict base64url")
-	}
-	raw = raw[:n]
 	var seen [8][]byte
 	names := seen[:0]
-	err = walkObject(raw, func(name, _ []byte) error {
-		for _, f := range forbiddenHeaders {
-			if string(name) == f {
-				return tokenErr(ErrForbiddenHeader, "forbidden header parameter")
-			}
+	err := walkObject(data, func(name, value []byte) error {
+		switch string(name) {
+		case "alg":
+			h.alg = value
+		case "kid":
+			h.kid = value
 		}
-		if len(names) == maxHeaderParams {
-			return tokenErr(ErrForbiddenHeader, "too many header parameters")
+		if h.rule != nil {
+			return nil
 		}
-		if slices.ContainsFunc(names, func(s []byte) bool { return string(s) == string(name) }) {
-			return tokenErr(ErrForbiddenHeader, "duplicated header parameter")
+		switch {
+		case slices.Contains(forbiddenHeaders[:], string(name)):
+			h.rule = tokenErr(ErrForbiddenHeader, "forbidden header parameter")
+		case len(names) == maxHeaderParams:
+			h.rule = tokenErr(ErrForbiddenHeader, "too many header parameters")
+		case slices.ContainsFunc(names, func(s []byte) bool { return string(s) == string(name) }):
+			h.rule = tokenErr(ErrForbiddenHeader, "duplicated header parameter")
+		default:
+			names = append(names, name)
 		}
-		names = append(names, name)
 		return nil
 	})
 	if err != nil {
-		if _, ok := err.(*TokenError); ok {
-			return "", err
-		}
-		return "", tokenErr(ErrMalformed, "header is not a JSON object")
+		return h, tokenErr(ErrMalformed, "header is not a JSON object")
 	}
-	kid, ok := header["kid"].(string)
-	if !ok || kid == "" {
+	return h, nil
+}
+
+// keyID applies the header rules and returns the kid.
+func (h *header) keyID() (string, error) {
+	if h.rule != nil {
+		return "", h.rule
+	}
+	if len(h.kid) == 0 || h.kid[0] != '"' {
+		return "", tokenErr(ErrForbiddenHeader, "kid missing or not a string")
+	}
+	kid, err := jsonString(h.kid)
+	if err != nil || kid == "" {
 		return "", tokenErr(ErrForbiddenHeader, "kid missing or not a string")
 	}
 	if len(kid) > maxKIDLength {

@@ -2,12 +2,14 @@ package verifier
 
 import (
 	"context"
-	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,7 +44,6 @@ type Verifier struct {
 	retryMin        time.Duration
 	retryMax        time.Duration
 
-	parser  *jwt.Parser
 	keys    atomic.Pointer[keySnapshot]
 	flight  singleflight.Group
 	limiter *rate.Limiter
@@ -145,11 +146,6 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	case cfg.CacheSize > 0:
 		v.cache = newTokenCache(cfg.CacheSize)
 	}
-	v.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		jwt.WithStrictDecoding(),
-		jwt.WithoutClaimsValidation(), // validate applies the claim rules itself
-	)
 	v.life, v.cancel = context.WithCancel(context.Background())
 
 	firstErr := v.fetchJWKS(ctx)
@@ -266,36 +262,70 @@ func (v *Verifier) servable(e *cacheEntry, now time.Time, maxAge time.Duration) 
 	return s != nil && (s == e.snap || s.keys[e.kid] == e.key)
 }
 
-// verify runs the full check: character set, golang-jwt's parse (strict
-// base64url, RS256 only, one payload decode into tokenClaims), the header
-// rules and key lookup in the key function, the signature, then the claim
-// rules and the MemberSession mapping.
+// verify runs the full check, each step once and in this order: character
+// set and shape; strict base64url of the header and its JSON; the payload's
+// strict base64url and JSON, decoded in one pass into tokenClaims; alg
+// (RS256 only); the signature's base64url; the header rules and kid; the
+// claim rules that need no time; the key lookup; the RSA signature
+// (golang-jwt's RS256); then the time rules and the MemberSession mapping.
+// No error keeps the decoder's text, which can quote the token.
 func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*cacheEntry, error) {
 	if err := checkCharset(tok); err != nil {
 		return nil, err
 	}
-	tc := new(tokenClaims)
-	var kid string
-	var key *rsa.PublicKey
-	token, err := v.parser.ParseWithClaims(tok, tc, func(t *jwt.Token) (any, error) {
-		id, err := checkHeader(tok[:strings.IndexByte(tok, '.')], t.Header)
-		if err != nil {
-			return nil, err
-		}
-		kid = id
-		// The payload is decoded already: refuse what no key could make
-		// valid before looking one up, so a forged token is never
-		// "undecidable" for want of keys.
-		if err := v.validateStatic(tc); err != nil {
-			return nil, err
-		}
-		key, err = v.lookupKey(ctx, id, now)
-		return key, err
-	})
-	if err != nil {
-		return nil, classify(token, err)
+	i := strings.IndexByte(tok, '.')
+	j := i + 1 + strings.IndexByte(tok[i+1:], '.')
+	if i < 0 || j <= i || strings.IndexByte(tok[j+1:], '.') >= 0 {
+		return nil, tokenErr(ErrMalformed, "not three segments")
 	}
-	// validateStatic ran in the key function; the signature holds now.
+	var hbuf [512]byte
+	hdr, err := decodeSegment(hbuf[:0], tok[:i])
+	if err != nil || !json.Valid(hdr) {
+		return nil, tokenErr(ErrMalformed, "header is not base64url JSON")
+	}
+	h, err := readHeader(hdr)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := decodeSegment(nil, tok[i+1:j])
+	if err != nil || !json.Valid(payload) {
+		return nil, tokenErr(ErrMalformed, "payload is not base64url JSON")
+	}
+	tc := new(tokenClaims)
+	if err := tc.UnmarshalJSON(payload); err != nil {
+		if te, ok := err.(*TokenError); ok {
+			return nil, te
+		}
+		return nil, tokenErr(ErrMalformed, "payload is not a JSON object")
+	}
+	alg, err := algorithm(h.alg)
+	if err != nil {
+		return nil, err
+	}
+	var sbuf [512]byte
+	sig, err := decodeSegment(sbuf[:0], tok[j+1:])
+	if err != nil {
+		return nil, tokenErr(ErrMalformed, "signature is not base64url")
+	}
+	if alg != jwt.SigningMethodRS256.Alg() {
+		return nil, tokenErr(ErrAlgorithm, "alg is not RS256")
+	}
+	kid, err := h.keyID()
+	if err != nil {
+		return nil, err
+	}
+	// Refuse what no key could make valid before looking one up, so a
+	// forged token is never "undecidable" for want of keys.
+	if err := v.validateStatic(tc); err != nil {
+		return nil, err
+	}
+	key, err := v.lookupKey(ctx, kid, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := jwt.SigningMethodRS256.Verify(tok[:j], sig, key); err != nil {
+		return nil, tokenErr(ErrBadSignature, "signature does not verify")
+	}
 	if err := v.validateTime(tc, now); err != nil {
 		return nil, err
 	}
@@ -310,7 +340,32 @@ func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*cach
 	return e, nil
 }
 
-// checkCharset rejects what golang-jwt's strict decoding would let through:
+// strictB64 is the JWS segment encoding: unpadded base64url, no trailing bits.
+var strictB64 = base64.RawURLEncoding.Strict()
+
+// decodeSegment appends the decoding of seg to dst (whose spare capacity it
+// uses when large enough).
+func decodeSegment(dst []byte, seg string) ([]byte, error) {
+	n := strictB64.DecodedLen(len(seg))
+	if cap(dst)-len(dst) < n {
+		dst = slices.Grow(dst, n)
+	}
+	m, err := strictB64.Decode(dst[len(dst):len(dst)+n], []byte(seg))
+	return dst[:len(dst)+m], err
+}
+
+// algorithm returns the header's alg: a JSON string naming an algorithm
+// golang-jwt knows, else ErrAlgorithm.
+func algorithm(raw []byte) (string, error) {
+	if len(raw) > 0 && raw[0] == '"' {
+		if alg, err := jsonString(raw); err == nil && jwt.GetSigningMethod(alg) != nil {
+			return alg, nil
+		}
+	}
+	return "", tokenErr(ErrAlgorithm, "alg missing or unsupported")
+}
+
+// checkCharset rejects what strict base64url decoding would let through:
 // line breaks (Go's base64 decoders skip CR and LF even in strict mode) and
 // empty segments. Every other byte outside the base64url alphabet, padding
 // included, fails the strict decoding of its segment.
@@ -322,27 +377,6 @@ func checkCharset(tok string) error {
 		return tokenErr(ErrMalformed, "empty segment")
 	}
 	return nil
-}
-
-// classify maps a golang-jwt error to this package's reasons without keeping
-// its text, which can quote the token.
-func classify(token *jwt.Token, err error) error {
-	var te *TokenError
-	if errors.As(err, &te) {
-		return te
-	}
-	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return tokenErr(ErrMalformed, "not a JWS of base64url JSON segments")
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		if token != nil && token.Method != nil && token.Method.Alg() != jwt.SigningMethodRS256.Alg() {
-			return tokenErr(ErrAlgorithm, "alg is not RS256")
-		}
-		return tokenErr(ErrBadSignature, "signature does not verify")
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		return tokenErr(ErrAlgorithm, "alg missing or unsupported")
-	}
-	return tokenErr(ErrMalformed, "unparsable token")
 }
 
 // checkShape accepts exactly three non-empty segments of the base64url
