@@ -205,3 +205,30 @@ func BenchmarkCacheIndexAuthorizeParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAdmitOrganization is the first use of an organization when
+// MaxOrganizations (10,000) are cached already: one admission and one
+// eviction, without the fetch.
+func BenchmarkAdmitOrganization(b *testing.B) {
+	cl, err := client.New(client.Config{ProjectID: "project-test-bench", Secret: "secret-test-bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := New(Config{Client: cl, MaxOrganizations: 10000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ids := make([]string, 10000+b.N)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("organization-test-%d", i)
+	}
+	for _, id := range ids[:10000] {
+		c.orgEntry(id)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, id := range ids[10000:] {
+		c.orgEntry(id)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,9 +55,11 @@ type Config struct {
 	// DefaultMaxStaleness (1 hour).
 	MaxStaleness time.Duration
 
-	// MaxOrganizations bounds the number of organization policies kept; the
-	// least recently used one is evicted to make room. Zero means
-	// DefaultMaxOrganizations (1000).
+	// MaxOrganizations bounds the number of organization policies kept. To
+	// make room, the least recently used of 16 randomly sampled
+	// organizations is evicted (in a cache of at most 16, the least recently
+	// used one), so admitting an organization costs the same at any size.
+	// Zero means DefaultMaxOrganizations (1000).
 	MaxOrganizations int
 
 	// FetchTimeout bounds each policy fetch. Zero means DefaultFetchTimeout
@@ -100,11 +103,14 @@ type Cache struct {
 
 	project *entry
 
-	// orgs maps organization ids to entries. The map is never modified once
-	// published: a change stores a modified copy (under mu), so lookups take
-	// no lock. Changes happen only on first use of an organization.
-	orgs atomic.Pointer[map[string]*entry]
-	mu   sync.Mutex // serializes changes of orgs
+	// orgs maps organization ids to entries; lookups take no lock. Entries
+	// are added on first use of an organization and removed by eviction,
+	// both under mu, which also guards ids.
+	orgs sync.Map // string -> *entry
+	mu   sync.Mutex
+	// ids lists the cached organizations, in no order, for eviction by
+	// sampling; entry.slot is an entry's index in it.
+	ids []*entry
 
 	sf singleflight.Group
 
@@ -127,6 +133,7 @@ type entry struct {
 	// organization's policy, reused while neither changed.
 	index atomic.Pointer[Index]
 
+	slot       int          // index in Cache.ids, under Cache.mu
 	used       atomic.Bool  // used since the last background refresh round
 	lastUsed   atomic.Int64 // Now().UnixNano() of the last use, for eviction
 	refreshing atomic.Bool  // an asynchronous refresh is running
@@ -171,7 +178,6 @@ func New(cfg Config) (*Cache, error) {
 		log:             cfg.Logger,
 		project:         newEntry("project", ""),
 	}
-	c.orgs.Store(&map[string]*entry{})
 	if c.maxOrgs == 0 {
 		c.maxOrgs = DefaultMaxOrganizations
 	}
@@ -276,36 +282,64 @@ func (c *Cache) IndexAt(ctx context.Context, organizationID string, now time.Tim
 	return ix, nil
 }
 
-// orgEntry returns the entry of organizationID, creating it (and evicting the
-// least recently used one when full) on first use.
+// evictionSample is how many cached organizations an admission compares to
+// pick the one to evict when the cache is full: all of them up to this
+// many, else this many chosen at random (least recently used among them).
+const evictionSample = 16
+
+// orgEntry returns the entry of organizationID, creating it on first use.
+// When MaxOrganizations are cached, the least recently used of a random
+// sample of evictionSample organizations (exactly the least recently used
+// one in a cache that small) makes room: admission costs the same however
+// large MaxOrganizations is.
 func (c *Cache) orgEntry(organizationID string) *entry {
-	if e := (*c.orgs.Load())[organizationID]; e != nil {
-		return e
+	if e, ok := c.orgs.Load(organizationID); ok {
+		return e.(*entry)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := *c.orgs.Load()
-	if e := old[organizationID]; e != nil {
-		return e
+	if e, ok := c.orgs.Load(organizationID); ok {
+		return e.(*entry)
 	}
-	orgs := make(map[string]*entry, min(len(old)+1, c.maxOrgs))
-	for id, x := range old {
-		orgs[id] = x
-	}
-	for len(orgs) >= c.maxOrgs {
-		var oldest *entry
-		for _, x := range orgs {
-			if oldest == nil || x.lastUsed.Load() < oldest.lastUsed.Load() {
-				oldest = x
-			}
-		}
-		delete(orgs, oldest.orgID)
+	for len(c.ids) >= c.maxOrgs {
+		c.evict(c.leastRecentlyUsed())
 	}
 	e := newEntry("org:"+organizationID, organizationID)
 	e.lastUsed.Store(c.now().UnixNano()) // the newest entry is not the one to evict
-	orgs[organizationID] = e
-	c.orgs.Store(&orgs)
+	e.slot = len(c.ids)
+	c.ids = append(c.ids, e)
+	c.orgs.Store(organizationID, e)
 	return e
+}
+
+// leastRecentlyUsed picks the eviction victim among c.ids (not empty); c.mu
+// is held.
+func (c *Cache) leastRecentlyUsed() *entry {
+	var oldest *entry
+	consider := func(x *entry) {
+		if oldest == nil || x.lastUsed.Load() < oldest.lastUsed.Load() {
+			oldest = x
+		}
+	}
+	if len(c.ids) <= evictionSample {
+		for _, x := range c.ids {
+			consider(x)
+		}
+		return oldest
+	}
+	for range evictionSample {
+		consider(c.ids[rand.IntN(len(c.ids))])
+	}
+	return oldest
+}
+
+// evict removes e from the cache; c.mu is held.
+func (c *Cache) evict(e *entry) {
+	last := c.ids[len(c.ids)-1]
+	c.ids[e.slot], last.slot = last, e.slot
+	c.ids[len(c.ids)-1] = nil
+	c.ids = c.ids[:len(c.ids)-1]
+	c.orgs.Delete(e.orgID)
 }
 
 // begin returns e's policy when it is usable at now, starting a background
@@ -513,12 +547,11 @@ func (c *Cache) loop() {
 // refreshRound refreshes the cached policies: all of them, or with onlyUsed
 // those used since the previous such round whose policy is not recent.
 func (c *Cache) refreshRound(ctx context.Context, onlyUsed bool) error {
-	orgs := *c.orgs.Load()
-	entries := make([]*entry, 0, len(orgs)+1)
+	c.mu.Lock()
+	entries := make([]*entry, 0, len(c.ids)+1)
 	entries = append(entries, c.project)
-	for _, e := range orgs {
-		entries = append(entries, e)
-	}
+	entries = append(entries, c.ids...)
+	c.mu.Unlock()
 
 	now := c.now()
 	todo := entries[:0]

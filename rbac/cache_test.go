@@ -462,7 +462,9 @@ func TestCacheConcurrentUseWithRefreshes(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	cancel()
 	wg.Wait()
-	n := len(*c.orgs.Load())
+	c.mu.Lock()
+	n := len(c.ids)
+	c.mu.Unlock()
 	if n > 3 {
 		t.Fatalf("%d organizations cached, want at most 3", n)
 	}
@@ -629,5 +631,38 @@ func TestCacheIndexAtUsesTheCallersTime(t *testing.T) {
 	// A time past MaxStaleness is honoured although the clock says otherwise.
 	if _, err := c.IndexAt(ctx, orgA, now.Add(DefaultMaxStaleness+time.Second)); !errors.Is(err, ErrPolicyUnavailable) {
 		t.Fatalf("IndexAt(past MaxStaleness) = %v, want ErrPolicyUnavailable", err)
+	}
+}
+
+// TestCacheChurnKeepsTheHotOrganization: with far more organizations than
+// MaxOrganizations passing through, the cache stays bounded and the
+// organization used all along is never the one evicted (eviction samples
+// organizations and drops the least recently used of the sample).
+func TestCacheChurnKeepsTheHotOrganization(t *testing.T) {
+	e := newEnv(t)
+	c := e.newCache(t, Config{MaxOrganizations: 100})
+	hot := c.orgEntry(orgA)
+	for i := range 2000 {
+		e.clock.Advance(time.Second)
+		if got := c.orgEntry(orgA); got != hot {
+			t.Fatalf("after %d cold organizations the hot one was evicted", i)
+		}
+		hot.lastUsed.Store(e.clock.Now().UnixNano()) // what a check of orgA records
+		c.orgEntry(fmt.Sprintf("organization-test-cold-%d", i))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.ids) != 100 {
+		t.Fatalf("%d organizations cached, want 100", len(c.ids))
+	}
+	n := 0
+	c.orgs.Range(func(_, _ any) bool { n++; return true })
+	if n != 100 {
+		t.Fatalf("map holds %d organizations, list %d", n, len(c.ids))
+	}
+	for i, x := range c.ids {
+		if x.slot != i {
+			t.Fatalf("entry %s at %d records slot %d", x.orgID, i, x.slot)
+		}
 	}
 }
