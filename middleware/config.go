@@ -46,7 +46,7 @@ type Config struct {
 	// Retry-After run on real time.
 	Now func() time.Time
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means the
-	// verifier's default (5 s).
+	// verifier's default (5 s); a negative value means none.
 	Leeway time.Duration
 	// MaxTokenAge refreshes a session JWT through Stytch once its iat is
 	// older than this, bounding how long a revoked session keeps working.
@@ -151,7 +151,7 @@ func (cfg *Config) normalize() error {
 	if cfg.Secret == "" && cfg.Client == nil {
 		return fmt.Errorf("%w: Secret (or a shared Client) is required", errConfig)
 	}
-	if cfg.MaxTokenAge < 0 || cfg.Leeway < 0 || cfg.RemoteTimeout < 0 || cfg.BreakerOpenFor < 0 ||
+	if cfg.MaxTokenAge < 0 || cfg.RemoteTimeout < 0 || cfg.BreakerOpenFor < 0 ||
 		cfg.RemoteMaxConcurrent < 0 || cfg.RemoteCacheSize < 0 || cfg.BreakerFailures < 0 || cfg.MaxCredentialBytes < 0 {
 		return fmt.Errorf("%w: negative duration or limit", errConfig)
 	}

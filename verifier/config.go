@@ -63,8 +63,9 @@ type Config struct {
 	HTTPClient *http.Client
 
 	// Leeway is the clock skew tolerated on exp, iat and nbf and on the
-	// five-minute lifetime check. Zero selects 5 s; negative values and
-	// values above MaxLeeway are a validation error.
+	// five-minute lifetime check. Zero selects 5 s; a negative value means
+	// none (clocks are trusted to agree); values above MaxLeeway are a
+	// validation error.
 	Leeway time.Duration
 
 	// Now returns the current time for claim checks, JWKS staleness and the

@@ -3,6 +3,7 @@ package verifier
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -24,8 +25,7 @@ func TestNewValidation(t *testing.T) {
 		// Base URLs that are not absolute http(s).
 		{"base_url_relative", Config{ProjectID: "project-test-a", BaseURL: "/v1"}},
 		{"base_url_scheme", Config{ProjectID: "project-test-a", BaseURL: "ftp://example.com"}},
-		// Leeway must not be negative or open the door wide.
-		{"leeway_negative", Config{ProjectID: "project-test-a", Leeway: -time.Second}},
+		// Leeway must not open the door wide.
 		{"leeway_too_large", Config{ProjectID: "project-test-a", Leeway: MaxLeeway + time.Second}},
 		// Negative durations.
 		{"refresh_negative", Config{ProjectID: "project-test-a", JWKSRefreshInterval: -1}},
@@ -133,5 +133,32 @@ func TestLogsNeverContainTokens(t *testing.T) {
 	}
 	if strings.Contains(out, e.srv.Secret) {
 		t.Fatal("log contains the secret")
+	}
+}
+
+// TestNoLeeway: a negative Leeway tolerates no skew at all, where the
+// default tolerates five seconds.
+func TestNoLeeway(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		leeway time.Duration
+		want   error // for a token one second past exp, and for one whose nbf is one second ahead
+	}{
+		{"default", 0, nil},
+		{"none", -1, ErrInvalidToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.Leeway = tc.leeway })
+			expired := e.sign(t, e.claims(e.clock.Now().Add(-5*time.Minute-time.Second)), nil)
+			early := e.claims(e.clock.Now())
+			early["nbf"] = e.clock.Now().Add(time.Second).Unix()
+			for name, tok := range map[string]string{"expired": expired, "early": e.sign(t, early, nil)} {
+				_, _, err := e.v.Verify(ctx, tok)
+				if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+					t.Errorf("%s token: Verify = %v, want %v", name, err, tc.want)
+				}
+			}
+		})
 	}
 }

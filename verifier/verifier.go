@@ -82,8 +82,8 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verifier: invalid BaseURL: %w", err)
 	}
-	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
-		return nil, fmt.Errorf("verifier: Leeway must be between 0 and %v", MaxLeeway)
+	if cfg.Leeway > MaxLeeway {
+		return nil, fmt.Errorf("verifier: Leeway must be at most %v", MaxLeeway)
 	}
 	for _, d := range []time.Duration{cfg.JWKSRefreshInterval, cfg.JWKSFetchTimeout, cfg.JWKSMaxStaleness, cfg.UnknownKIDWindow, cfg.JWKSRetryMin, cfg.JWKSRetryMax} {
 		if d < 0 {
@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		customIssuer:    cfg.CustomDomainIssuer,
 		jwksURL:         base + jwksPath(url.PathEscape(cfg.ProjectID)),
 		httpClient:      cfg.HTTPClient,
-		leeway:          orDefault(cfg.Leeway, DefaultLeeway),
+		leeway:          max(0, orDefault(cfg.Leeway, DefaultLeeway)),
 		now:             cfg.Now,
 		remote:          cfg.Client,
 		authorizer:      cfg.Authorizer,
