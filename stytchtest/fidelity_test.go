@@ -208,7 +208,9 @@ var fidNullable = map[string]bool{
 }
 
 // fidOptional are keys the emulator may omit or add: sequence_order is a
-// docs-only factor field (§1.9), error_details is optional (§5.1).
+// factor field only the docs' sample shows (§1.9; the authenticate fixture
+// carries it, the others follow the Go SDK without it), error_details is
+// optional (§5.1).
 var fidOptional = map[string]bool{"sequence_order": true, "error_details": true}
 
 func fidJSONType(v any) string {
