@@ -63,9 +63,12 @@ func newTokenCache(size int) *tokenCache {
 	for n < 16 && size/(n*2) >= 64 {
 		n *= 2
 	}
-	per := (size + n - 1) / n
 	c := &tokenCache{seed: maphash.MakeSeed(), shards: make([]cacheShard, n), mask: uint64(n - 1)}
 	for i := range c.shards {
+		per := size / n // the first size%n shards take one more: size slots in all
+		if i < size%n {
+			per++
+		}
 		c.shards[i].m = make(map[uint64]*cacheEntry, per)
 		c.shards[i].ring = make([]*cacheEntry, per)
 	}

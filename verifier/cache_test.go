@@ -131,8 +131,18 @@ func TestCacheLargeShards(t *testing.T) {
 	for i := range 20000 {
 		c.put(fmt.Sprintf("token-%d", i), &cacheEntry{})
 	}
-	if n := c.len(); n > 10000+16 || n < 9000 {
-		t.Fatalf("cache holds %d entries, want about 10000", n)
+	if n := c.len(); n > 10000 || n < 9000 {
+		t.Fatalf("cache holds %d entries, want about 10000 and never more", n)
+	}
+	// The shards' slots add up to the size asked for, whatever it is.
+	for _, size := range []int{1, 127, 129, 1025, 10000, 10007} {
+		slots := 0
+		for _, sh := range newTokenCache(size).shards {
+			slots += len(sh.ring)
+		}
+		if slots != size {
+			t.Errorf("size %d: %d slots", size, slots)
+		}
 	}
 }
 

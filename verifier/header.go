@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"encoding/json"
 	"slices"
 )
 
@@ -37,6 +38,9 @@ func readHeader(data []byte) (header, error) {
 	var seen [8][]byte
 	names := seen[:0]
 	err := walkObject(data, func(name, value []byte) error {
+		if value[0] != '"' && !decodable(value) {
+			return errNotObject
+		}
 		switch string(name) {
 		case "alg":
 			h.alg = value
@@ -62,6 +66,15 @@ func readHeader(data []byte) (header, error) {
 		return h, tokenErr(ErrMalformed, "header is not a JSON object")
 	}
 	return h, nil
+}
+
+// decodable reports whether a header value that is not a string decodes
+// into a Go value: a number beyond float64 (1e400) does not, and the header
+// is malformed, as when it is decoded into a map. Stytch's header values
+// are all strings, so this costs nothing on their tokens.
+func decodable(value []byte) bool {
+	var v any
+	return json.Unmarshal(value, &v) == nil
 }
 
 // keyID applies the header rules and returns the kid.

@@ -252,6 +252,25 @@ func attackTable() []tokenCase {
 			key, _, _ := keys(tb)
 			return signRaw(tb, key, goodHeader, `{"sub":`)
 		}, want: ErrMalformed},
+		// Payload is JSON null (golang-jwt's parser would have let it through as empty claims).
+		{name: "payload_null", token: func(tb testing.TB, e *env) string {
+			key, _, _ := keys(tb)
+			return signRaw(tb, key, goodHeader, `null`)
+		}, want: ErrMalformed},
+		// Header is JSON null: no alg.
+		{name: "header_null", token: raw(`null`, nil, ""), want: ErrAlgorithm},
+		// Header is an array.
+		{name: "header_array", token: raw(`["RS256"]`, nil, ""), want: ErrMalformed},
+		// A header number no float64 holds: undecodable, as in a map decode.
+		{name: "header_number_overflow", token: raw(`{"alg":"RS256","kid":"jwk-test-primary","x":1e400}`, nil, ""), want: ErrMalformed},
+		// The same hidden in an array.
+		{name: "header_nested_number_overflow", token: raw(`{"alg":"RS256","kid":"jwk-test-primary","x":[-1e999]}`, nil, ""), want: ErrMalformed},
+		// Short unknown header names that are substrings of forbidden ones are fine.
+		{name: "header_short_names_ok", token: raw(`{"alg":"RS256","kid":"jwk-test-primary","p":1,"ku":true,"5c":null}`, nil, "")},
+		// alg spelt with JSON escapes still reads RS256.
+		{name: "header_alg_escaped_ok", token: raw(`{"alg":"RS\u00325\u0036","kid":"jwk-test-primary"}`, nil, "")},
+		// alg with a trailing space names no algorithm.
+		{name: "header_alg_trailing_space", token: raw(`{"alg":"RS256 ","kid":"jwk-test-primary"}`, nil, ""), want: ErrAlgorithm},
 
 		// --- duplicated claims ---
 		// A second exp: one reader could see a far-future value.
