@@ -43,8 +43,14 @@ func (d *demo) login(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusInternalServerError, "emulator", "could not create a session")
 		return
 	}
-	exp := d.app.store.now().Add(demoSessionDuration)
-	d.guard.SetSessionCookies(w, jwt, tok, exp)
+	// The cookies live as long as the session: its expires_at, read from
+	// the session JWT just minted (a local verification, no network).
+	ms, _, err := d.app.verifier.Verify(r.Context(), jwt)
+	if err != nil || ms.ExpiresAt == nil {
+		writeJSONError(w, http.StatusServiceUnavailable, "auth_unavailable", "could not verify the new session")
+		return
+	}
+	d.guard.SetSessionCookies(w, jwt, tok, *ms.ExpiresAt)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, "/demo", http.StatusSeeOther)
 }

@@ -80,6 +80,16 @@ func TestDemoLoginSetsSessionCookies(t *testing.T) {
 	if got := middleware.Classify(cookies[middleware.DefaultJWTCookie].Value, 0); got != middleware.KindJWT {
 		t.Errorf("JWT cookie has shape %v", got)
 	}
+	// Exactly the session's expires_at (cookies carry whole seconds).
+	ms, _, err := ta.verifier.Verify(context.Background(), cookies[middleware.DefaultJWTCookie].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range cookies {
+		if !c.Expires.Equal(ms.ExpiresAt.Truncate(time.Second)) {
+			t.Errorf("%s expires %v, the session %v", name, c.Expires, ms.ExpiresAt)
+		}
+	}
 	bob := ta.member(t, "bob")
 	if cookies[middleware.DefaultTokenCookie].Value == bob.SessionToken {
 		t.Error("login reused the start-up session instead of creating a fresh one")
