@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -9,30 +8,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stytchguard/stytchguard/stytchtest"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the server's goroutines to write.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func noEnv(string) string { return "" }
 
@@ -49,7 +31,7 @@ type started struct {
 func TestRunServesAndShutsDownGracefully(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testkit.SyncBuffer
 	up := make(chan started, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -152,7 +134,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr lockedBuffer
+			var stdout, stderr testkit.SyncBuffer
 			getenv := func(k string) string { return tc.env[k] }
 			err := run(context.Background(), tc.args, getenv, &stdout, &stderr, func(*app, string) {
 				t.Error("the server started")

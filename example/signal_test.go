@@ -7,13 +7,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 // TestSIGTERMShutsDown sends SIGTERM to the test process while main's
 // server runs: the signal must end the server gracefully instead of killing
 // the process.
 func TestSIGTERMShutsDown(t *testing.T) {
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testkit.SyncBuffer
 	up := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {

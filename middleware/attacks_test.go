@@ -15,6 +15,8 @@ import (
 
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 func b64(v any) string {
@@ -59,7 +61,7 @@ func attackTokens(t *testing.T, srv *stytchtest.Server, valid string) map[string
 		t.Fatal(err)
 	}
 	hsInput := b64(map[string]any{"alg": "HS256", "kid": srv.KeyID(), "typ": "JWT"}) + "." + parts[1]
-	pubDER := x509.MarshalPKCS1PublicKey(&signingKey(t).PublicKey)
+	pubDER := x509.MarshalPKCS1PublicKey(&testkit.SigningKey().PublicKey)
 	mac := hmac.New(sha256.New, pubDER)
 	mac.Write([]byte(hsInput))
 	forgedSig := func(input string) string {

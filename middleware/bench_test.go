@@ -18,6 +18,8 @@ import (
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/verifier"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 // The benchmarks of this file are read as ratios against BenchmarkFloor, run
@@ -28,7 +30,7 @@ import (
 // benchEnv is a guard on a chi route, with a real clock.
 func benchEnv(b *testing.B, noCache bool) (http.Handler, string) {
 	b.Helper()
-	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: signingKey(b)})
+	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: testkit.SigningKey()})
 	b.Cleanup(srv.Close)
 	srv.SetPolicy(testPolicy())
 	_, jwt, err := srv.NewSession(stytchtest.SessionSpec{OrganizationID: orgAcme, Roles: []string{"viewer", "editor"}})
@@ -82,7 +84,7 @@ func guardedRequest(jwt string) *http.Request {
 // PKCS#1 v1.5 verification and the SHA-256 of the same token's signing
 // input.
 func BenchmarkFloor(b *testing.B) {
-	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: signingKey(b)})
+	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: testkit.SigningKey()})
 	defer srv.Close()
 	_, jwt, err := srv.NewSession(stytchtest.SessionSpec{})
 	if err != nil {
@@ -94,7 +96,7 @@ func BenchmarkFloor(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pub := &signingKey(b).PublicKey
+	pub := &testkit.SigningKey().PublicKey
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -178,7 +180,7 @@ func BenchmarkRatio(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pub := &signingKey(b).PublicKey
+	pub := &testkit.SigningKey().PublicKey
 	hitReq, missReq, bareReq := guardedRequest(jwt), guardedRequest(missJWT), guardedRequest(jwt)
 	const k = 16 // hits and bare requests per iteration
 	floor, miss, hit, guard := make([]float64, b.N), make([]float64, b.N), make([]float64, b.N), make([]float64, b.N)

@@ -13,6 +13,8 @@ import (
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/verifier"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 func TestPrincipalOfAnotherGuardIsNotTrusted(t *testing.T) {
@@ -132,7 +134,7 @@ func TestRequireWithoutResourcePanics(t *testing.T) {
 
 func TestKeysUnavailableGoesRemote(t *testing.T) {
 	clock := stytchtest.NewClock(t0)
-	srv := stytchtest.NewServer(stytchtest.Options{Now: clock.Now, SigningKey: signingKey(t)})
+	srv := stytchtest.NewServer(stytchtest.Options{Now: clock.Now, SigningKey: testkit.SigningKey()})
 	defer srv.Close()
 	srv.SetPolicy(testPolicy())
 	srv.SetFault(stytchtest.EndpointJWKS, stytchtest.Fault{Status: 503})

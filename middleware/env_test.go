@@ -1,9 +1,6 @@
 package middleware_test
 
 import (
-	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -17,6 +14,8 @@ import (
 	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 const (
@@ -25,24 +24,6 @@ const (
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
-var (
-	keyOnce sync.Once
-	key     *rsa.PrivateKey
-)
-
-// signingKey is the emulator's key, shared by the tests of the package so
-// RSA key generation runs once.
-func signingKey(t testing.TB) *rsa.PrivateKey {
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		key = k
-	})
-	return key
-}
 
 func testPolicy() client.Policy {
 	p := stytchtest.DefaultPolicy()
@@ -63,33 +44,16 @@ type env struct {
 	srv   *stytchtest.Server
 	clock *stytchtest.Clock
 	g     *middleware.Guard
-	logs  *syncBuffer
+	logs  *testkit.SyncBuffer
 
 	mu        sync.Mutex
 	decisions []middleware.Decision
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func newEnv(t *testing.T, mutate func(*middleware.Config)) *env {
 	t.Helper()
-	e := &env{t: t, clock: stytchtest.NewClock(t0), logs: &syncBuffer{}}
-	e.srv = stytchtest.NewServer(stytchtest.Options{Now: e.clock.Now, SigningKey: signingKey(t)})
+	e := &env{t: t, clock: stytchtest.NewClock(t0), logs: &testkit.SyncBuffer{}}
+	e.srv = stytchtest.NewServer(stytchtest.Options{Now: e.clock.Now, SigningKey: testkit.SigningKey()})
 	t.Cleanup(e.srv.Close)
 	e.srv.SetPolicy(testPolicy())
 	cfg := middleware.Config{

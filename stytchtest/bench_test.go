@@ -11,12 +11,14 @@ import (
 	"testing"
 
 	"github.com/stytchguard/stytchguard/stytchtest"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 // BenchmarkFloorRSASign is the floor of BenchmarkAuthenticateToken: one
 // RSA-2048 PKCS#1 v1.5 signature, which every minted JWT costs.
 func BenchmarkFloorRSASign(b *testing.B) {
-	key := sharedKey()
+	key := testkit.SigningKey()
 	sum := sha256.Sum256([]byte("header.payload"))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -29,7 +31,7 @@ func BenchmarkFloorRSASign(b *testing.B) {
 // BenchmarkAuthenticateToken is one Authenticate round trip over loopback,
 // which mints a fresh JWT.
 func BenchmarkAuthenticateToken(b *testing.B) {
-	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: sharedKey()})
+	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: testkit.SigningKey()})
 	defer srv.Close()
 	token, _, err := srv.NewSession(stytchtest.SessionSpec{})
 	if err != nil {
@@ -58,7 +60,7 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 // BenchmarkNewServer measures start-up with a caller-supplied key; pass
 // Options.SigningKey in suites that start many servers.
 func BenchmarkNewServer(b *testing.B) {
-	key := sharedKey()
+	key := testkit.SigningKey()
 	b.ReportAllocs()
 	for b.Loop() {
 		stytchtest.NewServer(stytchtest.Options{SigningKey: key}).Close()

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/stytchtest"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 func TestFaultStatus(t *testing.T) {
@@ -148,7 +150,7 @@ func TestFaultHangUntilClientGivesUp(t *testing.T) {
 
 func TestFaultHangReleasedByClose(t *testing.T) {
 	for _, f := range []stytchtest.Fault{{Hang: true}, {Latency: time.Hour}} {
-		srv := stytchtest.NewServer(stytchtest.Options{SigningKey: sharedKey()})
+		srv := stytchtest.NewServer(stytchtest.Options{SigningKey: testkit.SigningKey()})
 		srv.SetFault(stytchtest.EndpointJWKS, f)
 		done := make(chan error, 1)
 		go func() {

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"math/big"
@@ -26,7 +25,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +32,8 @@ import (
 
 	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/stytchtest"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 const fidFixtureDir = "../client/testdata/fixtures"
@@ -41,14 +41,6 @@ const fidFixtureDir = "../client/testdata/fixtures"
 // fidStart has a fraction of a second so that a timestamp that is not
 // truncated to whole seconds shows.
 var fidStart = time.Date(2026, 1, 1, 0, 0, 0, 123456789, time.UTC)
-
-var fidKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // fidRead returns a fixture's bytes.
 func fidRead(t *testing.T, name string) []byte {
@@ -83,72 +75,38 @@ type fidEnv struct {
 	t     *testing.T
 	srv   *stytchtest.Server
 	clock *stytchtest.Clock
-	hc    *http.Client
 }
 
 func fidNewEnv(t *testing.T) *fidEnv {
 	t.Helper()
 	clock := stytchtest.NewClock(fidStart)
-	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: fidKey(), Now: clock.Now})
+	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: testkit.SigningKey(), Now: clock.Now})
 	t.Cleanup(srv.Close)
-	tr := &http.Transport{DisableKeepAlives: true}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &fidEnv{t: t, srv: srv, clock: clock, hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	return &fidEnv{t: t, srv: srv, clock: clock}
 }
-
-type fidReqOpt func(*http.Request)
-
-func fidNoAuth() fidReqOpt { return func(r *http.Request) { r.Header.Del("Authorization") } }
-
-func fidAuth(user, pass string) fidReqOpt {
-	return func(r *http.Request) { r.SetBasicAuth(user, pass) }
-}
-
-func fidHeader(k, v string) fidReqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
 
 // do sends one request with Basic auth and JSON headers; body is a string,
 // []byte, nil or a value to marshal.
-func (e *fidEnv) do(method, path string, body any, opts ...fidReqOpt) fidResponse {
+func (e *fidEnv) do(method, path string, body any, opts ...reqOption) fidResponse {
 	t := e.t
 	t.Helper()
-	var rd io.Reader = http.NoBody
+	var text string
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		text = b
 	case []byte:
-		rd = bytes.NewReader(b)
+		text = string(b)
 	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
+		text = mustJSON(t, b)
 	}
-	req, err := http.NewRequest(method, e.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(e.srv.ProjectID, e.srv.Secret)
-	req.Header.Set("Content-Type", "application/json")
-	for _, o := range opts {
-		o(req)
-	}
-	resp, err := e.hc.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	out := fidResponse{status: resp.StatusCode, header: resp.Header, raw: raw}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	r := call(t, e.srv, method, path, text, opts...)
+	out := fidResponse{status: r.status, header: r.header, raw: r.raw}
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
 	}
-	if err := json.Unmarshal(raw, &out.body); err != nil {
-		t.Fatalf("%s %s: status %d, body is not a JSON object: %v: %.200s", method, path, resp.StatusCode, err, raw)
+	if err := json.Unmarshal(r.raw, &out.body); err != nil {
+		t.Fatalf("%s %s: status %d, body is not a JSON object: %v: %.200s", method, path, r.status, err, r.raw)
 	}
 	return out
 }
@@ -169,26 +127,16 @@ func fidRequest(t *testing.T, name string, set map[string]any) map[string]any {
 
 // --- shape comparison ------------------------------------------------------
 
-var (
-	fidReUUID      = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
-	fidReRequestID = regexp.MustCompile(`^request-id-test-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-	fidReTimestamp = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$`)
-	fidReToken     = regexp.MustCompile(`^[A-Za-z0-9_-]{44}$`)
-	fidReJWT       = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)
-)
-
-func fidReID(kind string) *regexp.Regexp {
-	return regexp.MustCompile(`^` + kind + `-test-` + fidReUUID + `$`)
-}
+var fidReJWT = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)
 
 // fidIDFormats are the id formats of §6/§7.1, by key name.
 var fidIDFormats = map[string]*regexp.Regexp{
-	"member_id":         fidReID("member"),
-	"organization_id":   fidReID("organization"),
-	"member_session_id": fidReID("session"),
-	"email_id":          fidReID("email"),
-	"kid":               fidReID("jwk"),
-	"sub":               fidReID("member"),
+	"member_id":         reID("member"),
+	"organization_id":   reID("organization"),
+	"member_session_id": reID("session"),
+	"email_id":          reID("email"),
+	"kid":               reID("jwk"),
+	"sub":               reID("member"),
 }
 
 // fidFreeForm are objects with arbitrary keys: only their JSON type is
@@ -263,11 +211,11 @@ func (c *fidShape) format(side, path, key string, v any) {
 	}
 	switch {
 	case key == "id" && strings.HasSuffix(path, "https://stytch.com/session.id"):
-		if !fidReID("session").MatchString(s) {
+		if !reID("session").MatchString(s) {
 			c.fail(path, "%s session claim id %q, want session-test-<uuid>", side, s)
 		}
 	case key == "request_id":
-		if !fidReRequestID.MatchString(s) {
+		if !reRequestID.MatchString(s) {
 			c.fail(path, "%s request_id %q, want request-id-test-<uuid v4>", side, s)
 		}
 	case fidIDFormats[key] != nil:
@@ -275,11 +223,11 @@ func (c *fidShape) format(side, path, key string, v any) {
 			c.fail(path, "%s %s %q, want %s", side, key, s, fidIDFormats[key])
 		}
 	case strings.HasSuffix(key, "_at"):
-		if !fidReTimestamp.MatchString(s) {
+		if !reTimestamp.MatchString(s) {
 			c.fail(path, "%s %s %q, want RFC 3339 UTC whole seconds with Z", side, key, s)
 		}
 	case key == "session_token" || key == "intermediate_session_token":
-		if s != "" && !fidReToken.MatchString(s) {
+		if s != "" && !reToken.MatchString(s) {
 			c.fail(path, "%s %s %q, want 44 base64url characters", side, key, s)
 		}
 	case key == "session_jwt":
@@ -615,10 +563,10 @@ func TestFidelityRevoke(t *testing.T) {
 				return tok, jwtStr, claims.Session.ID
 			}
 			tok, jwtStr, id := newSession()
-			var opts []fidReqOpt
+			var opts []reqOption
 			if tc.actingHeader {
 				actor, _, _ := newSession()
-				opts = append(opts, fidHeader("X-Stytch-Member-Session", actor))
+				opts = append(opts, header("X-Stytch-Member-Session", actor))
 			}
 			r := w.do(http.MethodPost, client.PathRevoke, fidRequest(t, tc.fixture, tc.set(tok, jwtStr, id)), opts...)
 			fidMatch(t, r, "responses/revoke.json", nil)
@@ -633,7 +581,7 @@ func TestFidelityJWKS(t *testing.T) {
 	w := fidNewWorld(t)
 	path := client.PathJWKSPrefix + w.srv.ProjectID
 	// The JWKS answers with and without Basic auth (§2.1).
-	for name, opts := range map[string][]fidReqOpt{"basic_auth": nil, "no_auth": {fidNoAuth()}} {
+	for name, opts := range map[string][]reqOption{"basic_auth": nil, "no_auth": {noAuth()}} {
 		t.Run(name, func(t *testing.T) {
 			fidMatch(t, w.do(http.MethodGet, path, nil, opts...), "responses/jwks.json", nil)
 		})
@@ -716,7 +664,7 @@ func TestFidelityErrors(t *testing.T) {
 		name, fixture string
 		method, path  string
 		body          any
-		opts          []fidReqOpt
+		opts          []reqOption
 	}{
 		{"unknown_token", "404_session_not_found.json", http.MethodPost, client.PathAuthenticate, map[string]any{"session_token": unknown}, nil},
 		{"no_session_arguments", "400_no_session_arguments.json", http.MethodPost, client.PathAuthenticate, map[string]any{}, nil},
@@ -748,7 +696,7 @@ func TestFidelityErrors(t *testing.T) {
 		// The acting member's roles lack revoke-sessions on stytch.member (§1.3).
 		{"revoke_other_member_without_permission", "403_session_authorization_error.json", http.MethodPost, client.PathRevoke,
 			fidRequest(t, "requests/revoke_session_token.json", map[string]any{"session_token": graceToken}),
-			[]fidReqOpt{fidHeader(client.HeaderMemberSession, w.tokenA)}},
+			[]reqOption{header(client.HeaderMemberSession, w.tokenA)}},
 
 		// Get (§1.2).
 		{"get_unknown_member", "get_404_member_not_found.json", http.MethodGet, getPath(w.orgA, unknownMember), nil, nil},
@@ -784,7 +732,7 @@ func TestFidelityErrors(t *testing.T) {
 		// JWKS of another project, with and without Basic auth (§2.1).
 		{"jwks_other_project", "jwks_404_project_not_found.json", http.MethodGet, client.PathJWKSPrefix + otherProject, nil, nil},
 		{"jwks_other_project_no_auth", "jwks_404_project_not_found.json", http.MethodGet, client.PathJWKSPrefix + otherProject, nil,
-			[]fidReqOpt{fidNoAuth()}},
+			[]reqOption{noAuth()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fidMatchError(t, w.do(tc.method, tc.path, tc.body, tc.opts...), tc.fixture)
@@ -802,11 +750,11 @@ func TestFidelityErrors(t *testing.T) {
 		{"rbac_policy", http.MethodGet, client.PathPolicy, "rbac_policy_401_unauthorized_credentials.json"},
 		{"rbac_org_policy", http.MethodGet, client.PathOrgPolicyPrefix + w.orgA, "rbac_org_policy_401_unauthorized_credentials.json"},
 	} {
-		for name, opt := range map[string]fidReqOpt{
-			"no_auth":         fidNoAuth(),
-			"wrong_secret":    fidAuth(w.srv.ProjectID, w.srv.Secret+"x"),
-			"other_project":   fidAuth("project-test-00000000-0000-4000-8000-000000000000", w.srv.Secret),
-			"project_as_user": fidAuth(w.srv.Secret, w.srv.ProjectID),
+		for name, opt := range map[string]reqOption{
+			"no_auth":         noAuth(),
+			"wrong_secret":    basicAuth(w.srv.ProjectID, w.srv.Secret+"x"),
+			"other_project":   basicAuth("project-test-00000000-0000-4000-8000-000000000000", w.srv.Secret),
+			"project_as_user": basicAuth(w.srv.Secret, w.srv.ProjectID),
 		} {
 			t.Run("401_"+ep.name+"_"+name, func(t *testing.T) {
 				body := any(nil)
@@ -905,7 +853,7 @@ func TestFidelityJWT(t *testing.T) {
 	}
 	jwts["MintJWT"] = mint
 
-	jwks := w.do(http.MethodGet, client.PathJWKSPrefix+w.srv.ProjectID, nil, fidNoAuth())
+	jwks := w.do(http.MethodGet, client.PathJWKSPrefix+w.srv.ProjectID, nil, noAuth())
 	var set client.GetJWKSResponse
 	if err := json.Unmarshal(jwks.raw, &set); err != nil {
 		t.Fatal(err)
@@ -1155,7 +1103,7 @@ func TestFidelityThroughClient(t *testing.T) {
 			}
 			var e *client.Error
 			if tc.errorType != "" {
-				if !errors.As(err, &e) || e.ErrorType != tc.errorType || !fidReRequestID.MatchString(e.RequestID) {
+				if !errors.As(err, &e) || e.ErrorType != tc.errorType || !reRequestID.MatchString(e.RequestID) {
 					t.Errorf("error %#v, want a *client.Error of type %s with a request id", err, tc.errorType)
 				}
 			}

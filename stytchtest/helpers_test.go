@@ -2,8 +2,6 @@ package stytchtest_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -11,11 +9,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stytchguard/stytchguard/stytchtest"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 // t0 is the fake clock's start in most tests.
@@ -36,7 +35,7 @@ func newServer(t *testing.T, opts stytchtest.Options) (*stytchtest.Server, *styt
 	t.Helper()
 	clock := stytchtest.NewClock(t0)
 	if opts.SigningKey == nil {
-		opts.SigningKey = sharedKey() // key generation dominates the suite's time otherwise
+		opts.SigningKey = testkit.SigningKey() // key generation dominates the suite's time otherwise
 	}
 	if opts.Now == nil {
 		opts.Now = clock.Now
@@ -45,15 +44,6 @@ func newServer(t *testing.T, opts stytchtest.Options) (*stytchtest.Server, *styt
 	t.Cleanup(srv.Close)
 	return srv, clock
 }
-
-// sharedKey is one RSA key for the servers of this test binary.
-var sharedKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // httpClient returns a client whose idle connections are closed with the
 // test, so goleak sees no lingering transport goroutines.

@@ -137,8 +137,9 @@ func TestCacheLargeShards(t *testing.T) {
 	// The shards' slots add up to the size asked for, whatever it is.
 	for _, size := range []int{1, 127, 129, 1025, 10000, 10007} {
 		slots := 0
-		for _, sh := range newTokenCache(size).shards {
-			slots += len(sh.ring)
+		c := newTokenCache(size)
+		for i := range c.shards {
+			slots += len(c.shards[i].ring)
 		}
 		if slots != size {
 			t.Errorf("size %d: %d slots", size, slots)

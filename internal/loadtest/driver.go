@@ -22,6 +22,8 @@ import (
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/verifier"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 // hitTarget is the share of the unguarded throughput the guarded hit path
@@ -106,13 +108,7 @@ func (r *result) rps() float64 {
 	return float64(r.requests) / r.elapsed.Seconds()
 }
 
-func (r *result) pct(p float64) time.Duration {
-	if len(r.lat) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(r.lat)-1) + 0.5)
-	return r.lat[min(i, len(r.lat)-1)]
-}
+func (r *result) pct(p float64) time.Duration { return testkit.Percentile(r.lat, p) }
 
 // report is the outcome of a run: one result per scenario, unguarded first.
 type report struct {
@@ -153,25 +149,15 @@ func (rep *report) write(w io.Writer) {
 	for i, r := range rep.results {
 		ratio := fmt.Sprintf("%.1f%%", 100*rep.ratio(i))
 		fmt.Fprintf(tw, "%-12s\t%d\t%d\t%.0f\t%v\t%v\t%v\t%v\t%s\t\n", r.name, r.requests, r.failures, r.rps(),
-			round(r.pct(.5)), round(r.pct(.9)), round(r.pct(.99)), round(r.pct(1)), ratio)
+			testkit.Round(r.pct(.5)), testkit.Round(r.pct(.9)), testkit.Round(r.pct(.99)), testkit.Round(r.pct(1)), ratio)
 	}
 	_ = tw.Flush()
 	verdict := "met"
 	if rep.hitRatio() < hitTarget {
 		verdict = "MISSED"
 	}
-	fmt.Fprintf(w, "guarded hit path: %.1f%% of unguarded throughput (median of %d round(s); target >= %.0f%%: %s)\n",
+	fmt.Fprintf(w, "guarded hit path: %.1f%% of unguarded throughput (median of %d testkit.Round(s); target >= %.0f%%: %s)\n",
 		100*rep.hitRatio(), len(rep.perRound), 100*hitTarget, verdict)
-}
-
-func round(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond)
-	}
-	return d.Round(time.Microsecond)
 }
 
 // run starts the emulator and the application, measures every scenario and

@@ -1,10 +1,7 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +23,8 @@ import (
 	"github.com/stytchguard/stytchguard/rbac"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/verifier"
+
+	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 const (
@@ -39,23 +38,6 @@ const (
 
 // t0 is where every fake clock starts.
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-
-var (
-	keyOnce   sync.Once
-	sharedKey *rsa.PrivateKey
-)
-
-// signingKey is the emulators' key, generated once for the package.
-func signingKey() *rsa.PrivateKey {
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		sharedKey = k
-	})
-	return sharedKey
-}
 
 // testPolicy grants viewers documents:read and editors documents:*.
 func testPolicy() client.Policy {
@@ -98,7 +80,7 @@ type stack struct {
 	pol    *rbac.Cache        // nil unless stackOptions.policies
 	base   string             // URL of the application
 	client *http.Client
-	errLog *syncBuffer // the application server's error log
+	errLog *testkit.SyncBuffer // the application server's error log
 	tally  tally
 }
 
@@ -141,8 +123,8 @@ func (ta *tally) reset() {
 // opened, in reverse order.
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
-	s := &stack{t: t, clock: stytchtest.NewClock(t0), errLog: &syncBuffer{}}
-	s.srv = stytchtest.NewServer(stytchtest.Options{Now: s.clock.Now, SigningKey: signingKey()})
+	s := &stack{t: t, clock: stytchtest.NewClock(t0), errLog: &testkit.SyncBuffer{}}
+	s.srv = stytchtest.NewServer(stytchtest.Options{Now: s.clock.Now, SigningKey: testkit.SigningKey()})
 	t.Cleanup(s.srv.Close)
 	s.srv.SetPolicy(testPolicy())
 	if o.beforeGuard != nil {
@@ -375,7 +357,7 @@ func (st *stats) others(want ...int) int {
 func (st *stats) pct(p float64) time.Duration {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return percentile(st.lat, p)
+	return testkit.SortedPercentile(st.lat, p)
 }
 
 func (st *stats) max() time.Duration { return st.pct(1) }
@@ -405,28 +387,8 @@ func (st *stats) String() string {
 	}
 	lat := st.lat
 	st.mu.Unlock()
-	fmt.Fprintf(&b, " p50=%v p99=%v max=%v", round(percentile(lat, .5)), round(percentile(lat, .99)), round(percentile(lat, 1)))
+	fmt.Fprintf(&b, " p50=%v p99=%v max=%v", testkit.Round(testkit.SortedPercentile(lat, .5)), testkit.Round(testkit.SortedPercentile(lat, .99)), testkit.Round(testkit.SortedPercentile(lat, 1)))
 	return b.String()
-}
-
-// percentile returns the p-quantile (0..1) of d, sorting it in place.
-func percentile(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	slices.Sort(d)
-	i := int(p*float64(len(d)-1) + 0.5)
-	return d[min(i, len(d)-1)]
-}
-
-func round(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond)
-	}
-	return d.Round(time.Microsecond)
 }
 
 // hammer runs workers goroutines, each calling fn(worker, i) for i = 0, 1,
@@ -464,24 +426,6 @@ func forEach(n, workers int, fn func(i int)) {
 		})
 	}
 	wg.Wait()
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // figures prints one scenario's measured figures in a greppable form.
