@@ -178,9 +178,9 @@ func (s *Server) handleGet(c *call) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	org, ok := s.orgByRefLocked(orgID)
-	if !ok {
-		return nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
+	org, e := s.orgLocked(orgID)
+	if e != nil {
+		return nil, e
 	}
 	orgID = org.id
 	m, ok := s.members[memberID]
@@ -337,9 +337,9 @@ func (s *Server) exchangeLocked(c *call, req *exchangeRequest, claims map[string
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now, nowSec := s.now(), s.nowSec()
-	org, ok := s.orgByRefLocked(req.OrganizationID)
-	if !ok {
-		return nil, nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
+	org, e := s.orgLocked(req.OrganizationID)
+	if e != nil {
+		return nil, nil, e
 	}
 	src, e := s.liveSessionLocked(ref, now)
 	if e != nil {
@@ -372,12 +372,8 @@ func (s *Server) exchangeLocked(c *call, req *exchangeRequest, claims map[string
 		resp.PrimaryRequired = &wirePrimaryRequired{AllowedAuthMethods: slices.Clone(org.allowedAuthMethods)}
 		return &resp, nil, nil
 	}
-	dur := defaultSessionDuration
-	if req.SessionDurationMinutes != nil {
-		dur = time.Duration(*req.SessionDurationMinutes) * time.Minute
-	}
 	ss := s.newSessionLocked(org, m, slices.Clone(src.factors),
-		sessionRoles(m.roles), nowSec.Add(dur), claims, nowSec)
+		sessionRoles(m.roles), nowSec.Add(sessionDuration(req.SessionDurationMinutes)), claims, nowSec)
 	ss.ip, ss.ua = src.ip, src.ua
 	ws := s.wireSessionLocked(ss)
 	resp.MemberSession = &ws
@@ -413,9 +409,9 @@ func (s *Server) migrateLocked(c *call, req *migrateRequest, claims map[string]a
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	nowSec := s.nowSec()
-	org, ok := s.orgByRefLocked(req.OrganizationID)
-	if !ok {
-		return nil, nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
+	org, e := s.orgLocked(req.OrganizationID)
+	if e != nil {
+		return nil, nil, e
 	}
 	ident, ok := s.external[req.SessionToken]
 	if !ok {
@@ -430,12 +426,8 @@ func (s *Server) migrateLocked(c *call, req *migrateRequest, claims map[string]a
 		return nil, nil, &apiError{http.StatusNotFound, "migrate_from_external_email_does_not_exist",
 			"No member of the organization has the email address the identity provider reported."}
 	}
-	dur := defaultSessionDuration
-	if req.SessionDurationMinutes != nil {
-		dur = time.Duration(*req.SessionDurationMinutes) * time.Minute
-	}
 	factor := s.newFactor("imported", m, nowSec)
-	ss := s.newSessionLocked(org, m, []wireFactor{factor}, sessionRoles(m.roles), nowSec.Add(dur), claims, nowSec)
+	ss := s.newSessionLocked(org, m, []wireFactor{factor}, sessionRoles(m.roles), nowSec.Add(sessionDuration(req.SessionDurationMinutes)), claims, nowSec)
 	ws := s.wireSessionLocked(ss)
 	resp := migrateResponse{
 		meta:          c.meta(),
@@ -447,6 +439,24 @@ func (s *Server) migrateLocked(c *call, req *migrateRequest, claims map[string]a
 	}
 	u := s.unsignedJWTLocked(ss, nowSec, &resp.SessionJWT)
 	return &resp, &u, nil
+}
+
+// orgLocked finds an organization by id or slug, or answers 404
+// organization_not_found as the API does.
+func (s *Server) orgLocked(ref string) (*organization, *apiError) {
+	if org, ok := s.orgByRefLocked(ref); ok {
+		return org, nil
+	}
+	return nil, &apiError{http.StatusNotFound, "organization_not_found", "Organization could not be found."}
+}
+
+// sessionDuration is the lifetime a request asks for, or the API's default
+// (60 minutes) when it names none.
+func sessionDuration(minutes *int64) time.Duration {
+	if minutes == nil {
+		return defaultSessionDuration
+	}
+	return time.Duration(*minutes) * time.Minute
 }
 
 // unsignedJWT is a session JWT prepared under s.mu and signed after the
