@@ -370,14 +370,17 @@ func (c *Cache) begin(e *entry, now time.Time) (*entryState, *compiled, <-chan s
 func (c *Cache) finish(ctx context.Context, e *entry, st *entryState, ch <-chan singleflight.Result) (*compiled, error) {
 	select {
 	case r := <-ch:
+		// The shared fetch may have run for an entry that was evicted and
+		// created again meanwhile: record its outcome, success or failure
+		// (with its retry delay), here too.
+		out, _ := r.Val.(*entryState)
+		if out != nil {
+			e.state.CompareAndSwap(st, out)
+		}
 		if r.Err != nil {
 			return nil, c.unavailable(e, r.Err)
 		}
-		fresh := r.Val.(*entryState)
-		// The shared fetch may have run for an entry that was evicted and
-		// created again meanwhile: record its result here too.
-		e.state.CompareAndSwap(st, fresh)
-		return fresh.policy, nil
+		return out.policy, nil
 	case <-ctx.Done():
 		return nil, c.unavailable(e, ctx.Err())
 	}
@@ -428,8 +431,9 @@ func (c *Cache) enter() bool {
 	return true
 }
 
-// fetch fetches and compiles e's policy and records the outcome in e. Callers
-// share it through c.sf.
+// fetch fetches and compiles e's policy, records the outcome in e and
+// returns it, with the error when the fetch failed. Callers share it through
+// c.sf.
 func (c *Cache) fetch(e *entry) (*entryState, error) {
 	if !c.enter() {
 		return nil, ErrClosed
@@ -462,16 +466,17 @@ func (c *Cache) fetch(e *entry) (*entryState, error) {
 			return nil, ErrClosed
 		}
 		failures := old.failures + 1
-		e.state.Store(&entryState{
+		failed := &entryState{
 			policy:      old.policy,
 			fetchedAt:   old.fetchedAt,
 			nextAttempt: now.Add(max(c.backoff(failures), retryAfter(err))),
 			failures:    failures,
 			err:         err,
-		})
+		}
+		e.state.Store(failed)
 		c.log.Warn("rbac: policy fetch failed", "policy", e.key, "failures", failures,
 			"have_policy", old.policy != nil, "error", err)
-		return nil, err
+		return failed, err
 	}
 	st := &entryState{policy: policy, fetchedAt: now, nextAttempt: now.Add(c.refreshInterval)}
 	e.state.Store(st)
@@ -512,10 +517,12 @@ func (c *Cache) refreshAsync(e *entry) {
 func (c *Cache) refreshEntry(e *entry) error {
 	st := e.state.Load()
 	v, err, _ := c.sf.Do(e.key, func() (any, error) { return c.fetch(e) })
+	if out, _ := v.(*entryState); out != nil {
+		e.state.CompareAndSwap(st, out) // as in finish
+	}
 	if err != nil {
 		return c.unavailable(e, err)
 	}
-	e.state.CompareAndSwap(st, v.(*entryState))
 	return nil
 }
 

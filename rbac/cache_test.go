@@ -666,3 +666,41 @@ func TestCacheChurnKeepsTheHotOrganization(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheRecreatedEntryRecordsTheSharedFailure: an organization evicted
+// while its fetch is in flight and used again joins that fetch; when it
+// fails, the new entry remembers the failure and its retry delay, so the
+// next check fails fast instead of fetching again.
+func TestCacheRecreatedEntryRecordsTheSharedFailure(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetPolicy(cachePolicy())
+	c := e.newCache(t, Config{MaxOrganizations: 1})
+	ctx := context.Background()
+	if _, err := c.Index(ctx, orgB); err != nil { // the project policy is warm
+		t.Fatal(err)
+	}
+	e.srv.SetFault(stytchtest.EndpointOrgPolicy, stytchtest.Fault{Status: http.StatusInternalServerError, Latency: 300 * time.Millisecond})
+	first := make(chan error, 1)
+	go func() { _, err := c.Index(ctx, orgA); first <- err }()
+	waitFor(t, "the fetch of A to start", func() bool {
+		x, ok := c.orgs.Load(orgA)
+		return ok && x.(*entry).lastUsed.Load() != 0 && e.srv.Calls(stytchtest.EndpointOrgPolicy) >= 2 // B once, then A
+	})
+	c.orgEntry(orgC) // evicts A, whose fetch is still running
+	if _, ok := c.orgs.Load(orgA); ok {
+		t.Fatal("A was not evicted")
+	}
+	if _, err := c.Index(ctx, orgA); !errors.Is(err, ErrPolicyUnavailable) { // a new entry joins the fetch
+		t.Fatalf("joined fetch = %v, want ErrPolicyUnavailable", err)
+	}
+	if err := <-first; !errors.Is(err, ErrPolicyUnavailable) {
+		t.Fatalf("first fetch = %v", err)
+	}
+	calls := e.srv.Calls(stytchtest.EndpointOrgPolicy)
+	if _, err := c.Index(ctx, orgA); !errors.Is(err, ErrPolicyUnavailable) {
+		t.Fatalf("within the retry delay = %v", err)
+	}
+	if n := e.srv.Calls(stytchtest.EndpointOrgPolicy); n != calls {
+		t.Fatalf("%d fetches within the retry delay, want 0", n-calls)
+	}
+}
