@@ -156,7 +156,7 @@ func (rep *report) write(w io.Writer) {
 	if rep.hitRatio() < hitTarget {
 		verdict = "MISSED"
 	}
-	fmt.Fprintf(w, "guarded hit path: %.1f%% of unguarded throughput (median of %d testkit.Round(s); target >= %.0f%%: %s)\n",
+	fmt.Fprintf(w, "guarded hit path: %.1f%% of unguarded throughput (median of %d round(s); target >= %.0f%%: %s)\n",
 		100*rep.hitRatio(), len(rep.perRound), 100*hitTarget, verdict)
 }
 
