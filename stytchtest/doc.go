@@ -15,7 +15,9 @@
 //     extension, custom-claims merge, authorization_check with verdict)
 //   - GET /v1/b2b/sessions?organization_id=…&member_id=… (active sessions)
 //   - POST /v1/b2b/sessions/exchange (full session, or an intermediate
-//     session token with primary_required)
+//     session token with primary_required, see
+//     [Server.SetOrganizationAuthMethods], or mfa_required, see
+//     [Server.SetOrganizationMFARequired])
 //   - POST /v1/b2b/sessions/migrate (tokens registered with
 //     [Server.RegisterExternalToken])
 //   - POST /v1/b2b/sessions/revoke (one of member_session_id,

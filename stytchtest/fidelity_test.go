@@ -420,6 +420,7 @@ func fidMatchError(t *testing.T, r fidResponse, fixture string) {
 type fidWorld struct {
 	*fidEnv
 	orgA, orgB, orgC string
+	orgM             string // requires MFA
 	memberA          string
 	tokenA, jwtA     string
 	policy           client.Policy
@@ -465,6 +466,11 @@ func fidNewWorld(t *testing.T) *fidWorld {
 		}
 	}
 	w.srv.SetOrganizationAuthMethods(w.orgC, []string{"sso"})
+	w.orgM = fidNewID("organization")
+	w.srv.SetOrganizationMFARequired(w.orgM, true)
+	if _, err := w.srv.AddMember(stytchtest.SessionSpec{OrganizationID: w.orgM, Email: "ada@example.com", MFAPhoneNumber: "+15555550123"}); err != nil {
+		t.Fatalf("AddMember: %v", err)
+	}
 	w.clock.Advance(30 * time.Minute)
 	return w
 }
@@ -509,6 +515,12 @@ func TestFidelityExchange(t *testing.T) {
 		if r.body["member_authenticated"] != true {
 			t.Errorf("member_authenticated = %v, want true", r.body["member_authenticated"])
 		}
+	})
+	t.Run("mfa_required", func(t *testing.T) {
+		r := w.do(http.MethodPost, client.PathExchange, fidRequest(t, "requests/exchange.json", map[string]any{
+			"organization_id": w.orgM, "session_token": w.tokenA,
+		}))
+		fidMatch(t, r, "responses/exchange_mfa_required.json", nil)
 	})
 	t.Run("primary_required", func(t *testing.T) {
 		r := w.do(http.MethodPost, client.PathExchange, fidRequest(t, "requests/exchange.json", map[string]any{

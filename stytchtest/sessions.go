@@ -365,11 +365,25 @@ func (s *Server) exchangeLocked(c *call, req *exchangeRequest, claims map[string
 			allowed = true
 		}
 	}
-	if !allowed {
+	if !allowed || org.mfaRequired {
+		// An intermediate session token instead of a session: primary
+		// authentication first, then MFA (the emulator's sessions carry
+		// primary factors only, so MFA is always still to do).
 		exp := formatTime(nowSec.Add(istLifetime))
 		resp.IntermediateSessionToken = newOpaqueToken()
 		resp.IntermediateSessionTokenExpiresAt = &exp
-		resp.PrimaryRequired = &wirePrimaryRequired{AllowedAuthMethods: slices.Clone(org.allowedAuthMethods)}
+		if !allowed {
+			resp.PrimaryRequired = &wirePrimaryRequired{AllowedAuthMethods: slices.Clone(org.allowedAuthMethods)}
+			return &resp, nil, nil
+		}
+		var initiated any // null: nothing sent yet
+		if m.mfaPhone != "" {
+			initiated = "sms_otp" // Stytch sends the code to an enrolled phone at once
+		}
+		resp.MFARequired = map[string]any{
+			"member_options":           map[string]any{"mfa_phone_number": m.mfaPhone, "totp_registration_id": ""},
+			"secondary_auth_initiated": initiated,
+		}
 		return &resp, nil, nil
 	}
 	ss := s.newSessionLocked(org, m, slices.Clone(src.factors),

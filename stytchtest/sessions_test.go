@@ -272,6 +272,14 @@ func TestExchange(t *testing.T) {
 	if _, err := srv.AddMember(stytchtest.SessionSpec{OrganizationID: "organization-test-d"}); err != nil {
 		t.Fatal(err)
 	}
+	srv.SetOrganizationMFARequired("organization-test-m", true)
+	if _, err := srv.AddMember(stytchtest.SessionSpec{OrganizationID: "organization-test-m", Email: "ann@example.com", MFAPhoneNumber: "+15555550123"}); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetOrganizationMFARequired("organization-test-n", true)
+	if _, err := srv.AddMember(stytchtest.SessionSpec{OrganizationID: "organization-test-n", Email: "ann@example.com"}); err != nil {
+		t.Fatal(err)
+	}
 	clock.Advance(time.Minute)
 
 	t.Run("full session", func(t *testing.T) {
@@ -336,6 +344,32 @@ func TestExchange(t *testing.T) {
 		var typed client.ExchangeResponse
 		if err := json.Unmarshal(r.raw, &typed); err != nil || typed.IntermediateSessionTokenExpiresAt == nil || typed.PrimaryRequired == nil {
 			t.Errorf("client.ExchangeResponse: %v", err)
+		}
+	})
+	// An organization that requires MFA: an IST with mfa_required, the SMS
+	// code sent to an enrolled phone, nothing sent without one.
+	t.Run("mfa required", func(t *testing.T) {
+		for org, want := range map[string]string{
+			"organization-test-m": `{"member_options":{"mfa_phone_number":"+15555550123","totp_registration_id":""},"secondary_auth_initiated":"sms_otp"}`,
+			"organization-test-n": `{"member_options":{"mfa_phone_number":"","totp_registration_id":""},"secondary_auth_initiated":null}`,
+		} {
+			r := exchange(t, srv, map[string]any{"organization_id": org, "session_token": token})
+			wantOK(t, r)
+			keysExactly(t, r.body, "exchange response", exchangeKeys...)
+			if r.body["member_authenticated"] != false || r.body["session_token"] != "" || r.body["member_session"] != nil ||
+				r.body["primary_required"] != nil || r.body["intermediate_session_token_expires_at"] != "2026-01-01T00:11:00Z" {
+				t.Errorf("%s: exchange = %s", org, r.raw)
+			}
+			if got := mustJSON(t, r.body["mfa_required"]); got != want {
+				t.Errorf("%s: mfa_required = %s, want %s", org, got, want)
+			}
+			if got := obj(t, r.body["organization"], "org")["mfa_policy"]; got != "REQUIRED_FOR_ALL" {
+				t.Errorf("%s: organization.mfa_policy = %v", org, got)
+			}
+			var typed client.ExchangeResponse
+			if err := json.Unmarshal(r.raw, &typed); err != nil || typed.MFARequired == nil || typed.MFARequired.MemberOptions == nil {
+				t.Errorf("%s: client.ExchangeResponse: %v %+v", org, err, typed.MFARequired)
+			}
 		}
 	})
 	t.Run("allowed method gives a full session", func(t *testing.T) {

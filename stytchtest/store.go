@@ -1,6 +1,7 @@
 package stytchtest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -63,6 +64,10 @@ type SessionSpec struct {
 	AuthMethod string
 	// IPAddress and UserAgent are the session's recorded attributes.
 	IPAddress, UserAgent string
+	// MFAPhoneNumber enrolls the member in SMS MFA with this number (E.164,
+	// e.g. "+15555550123"); "" leaves the member as it is. Exchange into an
+	// organization that requires MFA offers it in mfa_required.
+	MFAPhoneNumber string
 }
 
 // orgByRefLocked finds an organization by id or, as the API allows for
@@ -83,10 +88,12 @@ type organization struct {
 	id, slug, name     string
 	created            time.Time
 	allowedAuthMethods []string // empty: every method allowed
+	mfaRequired        bool     // mfa_policy REQUIRED_FOR_ALL
 }
 
 type member struct {
 	id, orgID, email, emailID string
+	mfaPhone                  string   // "" when not enrolled in MFA
 	roles                     []string // besides stytch_member
 	created                   time.Time
 }
@@ -234,6 +241,7 @@ func (s *Server) ensureMemberLocked(spec SessionSpec, now time.Time) (*organizat
 				return nil, nil, fmt.Errorf("%w: member %s has another email address", ErrInvalidSpec, m.id)
 			}
 			s.addMemberRolesLocked(m, spec.Roles)
+			m.mfaPhone = cmp.Or(spec.MFAPhoneNumber, m.mfaPhone)
 			return s.orgs[m.orgID], m, nil
 		}
 	}
@@ -244,6 +252,7 @@ func (s *Server) ensureMemberLocked(spec SessionSpec, now time.Time) (*organizat
 	if spec.MemberID == "" && spec.Email != "" {
 		if m := s.memberByEmailLocked(org.id, spec.Email); m != nil {
 			s.addMemberRolesLocked(m, spec.Roles)
+			m.mfaPhone = cmp.Or(spec.MFAPhoneNumber, m.mfaPhone)
 			return org, m, nil
 		}
 	}
@@ -258,7 +267,7 @@ func (s *Server) ensureMemberLocked(spec SessionSpec, now time.Time) (*organizat
 	if s.memberByEmailLocked(org.id, email) != nil {
 		return nil, nil, fmt.Errorf("%w: email address already used by another member of the organization", ErrInvalidSpec)
 	}
-	m := &member{id: id, orgID: org.id, email: email, emailID: s.newID("email"), created: now}
+	m := &member{id: id, orgID: org.id, email: email, emailID: s.newID("email"), mfaPhone: spec.MFAPhoneNumber, created: now}
 	s.addMemberRolesLocked(m, spec.Roles)
 	s.members[id] = m
 	return org, m, nil
@@ -417,6 +426,22 @@ func (s *Server) SetOrganizationAuthMethods(organizationID string, methods []str
 	o.allowedAuthMethods = slices.Clone(methods)
 }
 
+// SetOrganizationMFARequired sets the organization's mfa_policy (creating
+// the organization when it does not exist): "REQUIRED_FOR_ALL" when required,
+// else "OPTIONAL". Exchange into an organization that requires MFA issues an
+// intermediate session token with mfa_required (after the primary_required
+// check: the emulator's sessions carry primary factors only). It is safe for
+// concurrent use.
+func (s *Server) SetOrganizationMFARequired(organizationID string, required bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, err := s.ensureOrgLocked(organizationID, "", s.nowSec())
+	if err != nil {
+		return // only a slug clash, which an id-as-slug cannot have in practice
+	}
+	o.mfaRequired = required
+}
+
 // SetPolicy replaces the project's RBAC policy served by the policy
 // endpoint and used by the server's authorization checks. It is safe for
 // concurrent use.
@@ -462,21 +487,39 @@ func (s *Server) wireMemberLocked(m *member) wireMember {
 		roles = append(roles, wireMemberRole{RoleID: r, Sources: []wireRoleSource{{Type: "direct_assignment", Details: map[string]any{}}}})
 	}
 	return wireMember{
-		OrganizationID:        m.orgID,
-		MemberID:              m.id,
-		EmailAddress:          m.email,
-		Status:                "active",
-		Roles:                 roles,
-		IsAdmin:               slices.Contains(m.roles, "stytch_admin"),
-		EmailAddressVerified:  true,
-		SSORegistrations:      []map[string]any{},
-		OAuthRegistrations:    []map[string]any{},
-		RetiredEmailAddresses: []map[string]any{},
-		TrustedMetadata:       map[string]any{},
-		UntrustedMetadata:     map[string]any{},
-		CreatedAt:             ts,
-		UpdatedAt:             ts,
+		OrganizationID:         m.orgID,
+		MemberID:               m.id,
+		EmailAddress:           m.email,
+		Status:                 "active",
+		Roles:                  roles,
+		IsAdmin:                slices.Contains(m.roles, "stytch_admin"),
+		EmailAddressVerified:   true,
+		MfaEnrolled:            m.mfaPhone != "",
+		MfaPhoneNumber:         m.mfaPhone,
+		MfaPhoneNumberVerified: m.mfaPhone != "",
+		DefaultMfaMethod:       defaultMFAMethod(m.mfaPhone),
+		SSORegistrations:       []map[string]any{},
+		OAuthRegistrations:     []map[string]any{},
+		RetiredEmailAddresses:  []map[string]any{},
+		TrustedMetadata:        map[string]any{},
+		UntrustedMetadata:      map[string]any{},
+		CreatedAt:              ts,
+		UpdatedAt:              ts,
 	}
+}
+
+func defaultMFAMethod(phone string) string {
+	if phone != "" {
+		return "sms_otp"
+	}
+	return ""
+}
+
+func mfaPolicy(required bool) string {
+	if required {
+		return "REQUIRED_FOR_ALL"
+	}
+	return "OPTIONAL"
 }
 
 func (s *Server) wireOrgLocked(o *organization) wireOrganization {
@@ -495,7 +538,7 @@ func (s *Server) wireOrgLocked(o *organization) wireOrganization {
 		EmailInvites:                     "ALL_ALLOWED",
 		AuthMethods:                      authMethods,
 		AllowedAuthMethods:               append([]string{}, o.allowedAuthMethods...),
-		MfaPolicy:                        "OPTIONAL",
+		MfaPolicy:                        mfaPolicy(o.mfaRequired),
 		MfaMethods:                       "ALL_ALLOWED",
 		AllowedMfaMethods:                []string{},
 		SSOJITProvisioning:               "NOT_ALLOWED",
