@@ -370,13 +370,8 @@ func (c *Cache) begin(e *entry, now time.Time) (*entryState, *compiled, <-chan s
 func (c *Cache) finish(ctx context.Context, e *entry, st *entryState, ch <-chan singleflight.Result) (*compiled, error) {
 	select {
 	case r := <-ch:
-		// The shared fetch may have run for an entry that was evicted and
-		// created again meanwhile: record its outcome, success or failure
-		// (with its retry delay), here too.
 		out, _ := r.Val.(*entryState)
-		if out != nil {
-			e.state.CompareAndSwap(st, out)
-		}
+		adopt(e, st, out, r.Err)
 		if r.Err != nil {
 			return nil, c.unavailable(e, r.Err)
 		}
@@ -384,6 +379,30 @@ func (c *Cache) finish(ctx context.Context, e *entry, st *entryState, ch <-chan 
 	case <-ctx.Done():
 		return nil, c.unavailable(e, ctx.Err())
 	}
+}
+
+// adopt records in e, whose state was st when it joined a shared fetch, the
+// fetch's outcome out (nil when there is none to record). The fetch may have
+// run for another entry of the same policy, one evicted and created again
+// meanwhile, which fetch updated itself: a success is adopted whole (it is
+// newer than anything e holds); a failure keeps e's own policy and counts
+// against e, with the fetch's retry delay, for the failed state carries the
+// other entry's policy, which may be older than e's. Nothing is recorded
+// when e's state moved on since st.
+func adopt(e *entry, st, out *entryState, err error) {
+	if out == nil {
+		return
+	}
+	if err != nil {
+		out = &entryState{
+			policy:      st.policy,
+			fetchedAt:   st.fetchedAt,
+			nextAttempt: out.nextAttempt,
+			failures:    st.failures + 1,
+			err:         out.err,
+		}
+	}
+	e.state.CompareAndSwap(st, out)
 }
 
 func (c *Cache) unavailable(e *entry, cause error) error {
@@ -517,9 +536,8 @@ func (c *Cache) refreshAsync(e *entry) {
 func (c *Cache) refreshEntry(e *entry) error {
 	st := e.state.Load()
 	v, err, _ := c.sf.Do(e.key, func() (any, error) { return c.fetch(e) })
-	if out, _ := v.(*entryState); out != nil {
-		e.state.CompareAndSwap(st, out) // as in finish
-	}
+	out, _ := v.(*entryState)
+	adopt(e, st, out, err)
 	if err != nil {
 		return c.unavailable(e, err)
 	}

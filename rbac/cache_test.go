@@ -704,3 +704,44 @@ func TestCacheRecreatedEntryRecordsTheSharedFailure(t *testing.T) {
 		t.Fatalf("%d fetches within the retry delay, want 0", n-calls)
 	}
 }
+
+// A failed fetch shared by an evicted entry and its re-created successor
+// never gives the successor the evicted entry's older policy: a role revoked
+// meanwhile stays revoked.
+func TestCacheFailedSharedFetchKeepsTheNewerPolicy(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetPolicy(cachePolicy())
+	audit := &client.AuthorizationCheck{OrganizationID: orgA, ResourceID: "audit_log", Action: "read"}
+	e.srv.SetOrgPolicy(orgA, client.OrgPolicy{Roles: []client.Role{role("auditor", perm("audit_log", "read"))}})
+	c := e.newCache(t, Config{MaxOrganizations: 1})
+	ctx := context.Background()
+	if _, err := c.Authorize(ctx, member(orgA, "auditor"), audit); err != nil {
+		t.Fatal(err)
+	}
+	x, _ := c.orgs.Load(orgA)
+	e1 := x.(*entry) // held by a refresh round's snapshot / a refreshAsync goroutine
+	c.orgEntry(orgB) // evicts e1
+	// The organization revokes the role; A is used again and fetched afresh.
+	e.srv.SetOrgPolicy(orgA, client.OrgPolicy{})
+	e.clock.Advance(time.Second)
+	if _, err := c.Authorize(ctx, member(orgA, "auditor"), audit); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("after revocation: %v, want denied", err)
+	}
+	x, _ = c.orgs.Load(orgA)
+	e2 := x.(*entry)
+	if e2 == e1 {
+		t.Fatal("not re-created")
+	}
+	// The stale holder of e1 refreshes it; Stytch is failing, slowly.
+	e.srv.SetFault(stytchtest.EndpointOrgPolicy, stytchtest.Fault{Status: http.StatusInternalServerError, Latency: 300 * time.Millisecond})
+	calls := e.srv.Calls(stytchtest.EndpointOrgPolicy)
+	done := make(chan struct{})
+	go func() { _ = c.refreshEntry(e1); close(done) }()
+	waitFor(t, "e1's fetch", func() bool { return e.srv.Calls(stytchtest.EndpointOrgPolicy) > calls })
+	_ = c.refreshEntry(e2) // joins e1's fetch (same singleflight key)
+	<-done
+	e.srv.SetFault(stytchtest.EndpointOrgPolicy, stytchtest.Fault{})
+	if _, err := c.Authorize(ctx, member(orgA, "auditor"), audit); err == nil {
+		t.Fatalf("revoked role granted again: e2 state policy fetchedAt=%v (old e1 policy resurrected)", e2.state.Load().fetchedAt)
+	}
+}
