@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stytchguard/stytchguard/stytchtest"
-
 	"github.com/stytchguard/stytchguard/internal/testkit"
+	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 func noEnv(string) string { return "" }

@@ -15,11 +15,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/stytchguard/stytchguard/internal/testkit"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/verifier"
-
-	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 // The benchmarks of this file are read as ratios against BenchmarkFloor, run

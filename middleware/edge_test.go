@@ -10,11 +10,10 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/internal/testkit"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/verifier"
-
-	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 func TestPrincipalOfAnotherGuardIsNotTrusted(t *testing.T) {

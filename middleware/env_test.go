@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/internal/attacks"
+	"github.com/stytchguard/stytchguard/internal/testkit"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
-
-	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 const (
@@ -53,7 +53,8 @@ type env struct {
 func newEnv(t *testing.T, mutate func(*middleware.Config)) *env {
 	t.Helper()
 	e := &env{t: t, clock: stytchtest.NewClock(t0), logs: &testkit.SyncBuffer{}}
-	e.srv = stytchtest.NewServer(stytchtest.Options{Now: e.clock.Now, SigningKey: testkit.SigningKey()})
+	// The key and kid of internal/attacks, so its table can be replayed.
+	e.srv = stytchtest.NewServer(stytchtest.Options{Now: e.clock.Now, SigningKey: testkit.SigningKey(), KeyID: attacks.KID})
 	t.Cleanup(e.srv.Close)
 	e.srv.SetPolicy(testPolicy())
 	cfg := middleware.Config{

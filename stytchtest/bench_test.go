@@ -10,9 +10,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/stytchguard/stytchguard/stytchtest"
-
 	"github.com/stytchguard/stytchguard/internal/testkit"
+	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 // BenchmarkFloorRSASign is the floor of BenchmarkAuthenticateToken: one

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stytchguard/stytchguard/stytchtest"
-
 	"github.com/stytchguard/stytchguard/internal/testkit"
+	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 func TestFaultStatus(t *testing.T) {

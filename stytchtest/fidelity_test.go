@@ -31,9 +31,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/stytchguard/stytchguard/client"
-	"github.com/stytchguard/stytchguard/stytchtest"
-
 	"github.com/stytchguard/stytchguard/internal/testkit"
+	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 const fidFixtureDir = "../client/testdata/fixtures"

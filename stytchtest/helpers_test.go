@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stytchguard/stytchguard/stytchtest"
-
 	"github.com/stytchguard/stytchguard/internal/testkit"
+	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 // t0 is the fake clock's start in most tests.

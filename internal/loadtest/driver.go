@@ -19,11 +19,10 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/internal/testkit"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/verifier"
-
-	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 // hitTarget is the share of the unguarded throughput the guarded hit path

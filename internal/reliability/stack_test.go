@@ -19,12 +19,11 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/internal/testkit"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/rbac"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/verifier"
-
-	"github.com/stytchguard/stytchguard/internal/testkit"
 )
 
 const (
