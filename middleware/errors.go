@@ -138,9 +138,10 @@ const DefaultRealm = "stytchguard"
 
 // DefaultErrorHandler writes a JSON body {"error": code, "error_description":
 // text} with the status of err's category: 401 with an RFC 6750
-// WWW-Authenticate challenge carrying error="invalid_token", 403 (insufficient_scope for a denied
-// permission), or 503 with Retry-After. Any error that is not an *Error is
-// answered 503 auth_unavailable, so a bug never logs a user out.
+// WWW-Authenticate challenge carrying error="invalid_token", 403
+// (insufficient_scope for a denied permission), or 503 with Retry-After.
+// Any error that is not an *Error is answered 503 auth_unavailable, so a
+// bug never logs a user out.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, DefaultRealm, err)
 }
@@ -184,14 +185,10 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 // description, which a custom extractor may have written, cannot break the
 // challenge.
 func quotable(s string) string {
-	ok := func(r rune) bool { return r != '"' && r != '\\' && r >= 0x20 && r != 0x7f }
-	if !strings.ContainsFunc(s, func(r rune) bool { return !ok(r) }) {
-		return s
-	}
 	return strings.Map(func(r rune) rune {
-		if ok(r) {
-			return r
+		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return -1
 		}
-		return -1
+		return r
 	}, s)
 }
