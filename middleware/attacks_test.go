@@ -11,7 +11,7 @@ import (
 )
 
 // TestVerifierAttackTableOverHTTP replays the verifier's whole attack table
-// (internal/attacks, 126 cases) through a Guard, each token as a Bearer
+// (internal/attacks, 125 cases) through a Guard, each token as a Bearer
 // header and as a cookie, each case on its own emulator and clock: a token
 // the verifier refuses is 401 with no call to Stytch's Authenticate; an
 // authentic expired one goes to Stytch, which never issued its session, so

@@ -252,3 +252,58 @@ func TestRemoteConcurrencyIsBounded(t *testing.T) {
 		t.Fatalf("authenticate calls = %d, want %d", got, n)
 	}
 }
+
+// A negative Leeway reaches the verifier and means no clock skew: one second
+// past exp, a JWT is expired and goes to Stytch, where the default five
+// seconds of skew still accept it locally.
+func TestNegativeLeewayMeansNoSkew(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		leeway    time.Duration
+		wantCalls int64
+	}{{"default", 0, 0}, {"none", -1, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *middleware.Config) { c.Leeway = tc.leeway })
+			_, jwt := e.session(orgAcme, "", "viewer")
+			e.warm(jwt)
+			e.clock.Advance(5*time.Minute + time.Second) // the JWT lives five minutes
+			before := e.srv.Calls(stytchtest.EndpointAuthenticate)
+			wantStatus(t, do(e.g.Authenticate(okHandler()), req("GET", "/", bearer(jwt))), 200, "")
+			if n := e.srv.Calls(stytchtest.EndpointAuthenticate) - before; n != tc.wantCalls {
+				t.Fatalf("%d authenticate calls, want %d", n, tc.wantCalls)
+			}
+		})
+	}
+}
+
+// After a remote decision the policy's age is judged when Stytch has
+// answered, not when the request arrived: a policy that grew too old while
+// Stytch was answering is not used, and Stytch decides the authorization.
+func TestPolicyAgeIsJudgedAfterTheRemoteCall(t *testing.T) {
+	e := newEnv(t, nil)
+	tok, jwt, err := e.srv.NewSession(stytchtest.SessionSpec{OrganizationID: orgAcme, Roles: []string{"viewer"}, Duration: 3 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.warm(jwt)
+	h := e.g.Require("documents", "read")(okHandler())
+	wantStatus(t, do(h, req("GET", "/", bearer(jwt))), 200, "") // the policies are cached now
+	e.srv.SetFault(stytchtest.EndpointPolicy, stytchtest.Fault{Status: http.StatusInternalServerError})
+	e.srv.SetFault(stytchtest.EndpointOrgPolicy, stytchtest.Fault{Status: http.StatusInternalServerError})
+	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Latency: 300 * time.Millisecond})
+	before := e.srv.Calls(stytchtest.EndpointAuthenticate)
+	done := make(chan int, 1)
+	go func() { done <- do(h, req("GET", "/", bearer(tok))).Code }() // an opaque token: Stytch decides the session
+	for deadline := time.Now().Add(5 * time.Second); e.srv.Calls(stytchtest.EndpointAuthenticate) == before; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never reached Stytch")
+		}
+	}
+	e.clock.Advance(time.Hour + time.Second) // past the policies' MaxStaleness, while Stytch answers
+	if code := <-done; code != http.StatusOK {
+		t.Fatalf("status %d, want 200", code)
+	}
+	if n := e.srv.Calls(stytchtest.EndpointAuthenticate) - before; n != 2 {
+		t.Fatalf("%d authenticate calls, want 2 (the session, then the authorization the stale policy could not decide)", n)
+	}
+}

@@ -624,13 +624,18 @@ func TestCacheIndexAtUsesTheCallersTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.srv.SetFault(stytchtest.EndpointPolicy, stytchtest.Fault{Status: http.StatusInternalServerError})
-	// The clock has not moved: the zero Time reads it, and the policy is fresh.
-	if _, err := c.IndexAt(ctx, orgA, time.Time{}); err != nil {
-		t.Fatalf("IndexAt(zero) = %v, want the cached policy", err)
-	}
 	// A time past MaxStaleness is honoured although the clock says otherwise.
 	if _, err := c.IndexAt(ctx, orgA, now.Add(DefaultMaxStaleness+time.Second)); !errors.Is(err, ErrPolicyUnavailable) {
 		t.Fatalf("IndexAt(past MaxStaleness) = %v, want ErrPolicyUnavailable", err)
+	}
+	// And an earlier time although the clock has moved past MaxStaleness.
+	e.clock.Advance(DefaultMaxStaleness + time.Second)
+	if _, err := c.IndexAt(ctx, orgA, now); err != nil {
+		t.Fatalf("IndexAt(fetch time) = %v, want the cached policy", err)
+	}
+	// The zero Time reads the clock: now the policy is too old.
+	if _, err := c.IndexAt(ctx, orgA, time.Time{}); !errors.Is(err, ErrPolicyUnavailable) {
+		t.Fatalf("IndexAt(zero) past MaxStaleness = %v, want ErrPolicyUnavailable", err)
 	}
 }
 
@@ -741,7 +746,12 @@ func TestCacheFailedSharedFetchKeepsTheNewerPolicy(t *testing.T) {
 	_ = c.refreshEntry(e2) // joins e1's fetch (same singleflight key)
 	<-done
 	e.srv.SetFault(stytchtest.EndpointOrgPolicy, stytchtest.Fault{})
-	if _, err := c.Authorize(ctx, member(orgA, "auditor"), audit); err == nil {
-		t.Fatalf("revoked role granted again: e2 state policy fetchedAt=%v (old e1 policy resurrected)", e2.state.Load().fetchedAt)
+	// Still a denial by the newer policy: neither the older one (which
+	// grants) nor none at all (which would be "unavailable").
+	if _, err := c.Authorize(ctx, member(orgA, "auditor"), audit); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("after the failed shared fetch: %v, want the newer policy's denial", err)
+	}
+	if st := e2.state.Load(); st.failures != 1 || st.err == nil {
+		t.Fatalf("the successor did not record the failure: %+v", st)
 	}
 }

@@ -280,6 +280,11 @@ func TestExchange(t *testing.T) {
 	if _, err := srv.AddMember(stytchtest.SessionSpec{OrganizationID: "organization-test-n", Email: "ann@example.com"}); err != nil {
 		t.Fatal(err)
 	}
+	srv.SetOrganizationMFARequired("organization-test-p", true)
+	srv.SetOrganizationAuthMethods("organization-test-p", []string{"sso"})
+	if _, err := srv.AddMember(stytchtest.SessionSpec{OrganizationID: "organization-test-p", Email: "ann@example.com", MFAPhoneNumber: "+15555550123"}); err != nil {
+		t.Fatal(err)
+	}
 	clock.Advance(time.Minute)
 
 	t.Run("full session", func(t *testing.T) {
@@ -366,10 +371,32 @@ func TestExchange(t *testing.T) {
 			if got := obj(t, r.body["organization"], "org")["mfa_policy"]; got != "REQUIRED_FOR_ALL" {
 				t.Errorf("%s: organization.mfa_policy = %v", org, got)
 			}
+			// The member's MFA enrollment shows on the member object.
+			m := obj(t, r.body["member"], "member")
+			enrolled := org == "organization-test-m"
+			wantMember := map[string]any{"mfa_enrolled": enrolled, "mfa_phone_number_verified": enrolled,
+				"mfa_phone_number": "", "default_mfa_method": ""}
+			if enrolled {
+				wantMember["mfa_phone_number"], wantMember["default_mfa_method"] = "+15555550123", "sms_otp"
+			}
+			for k, v := range wantMember {
+				if m[k] != v {
+					t.Errorf("%s: member.%s = %v, want %v", org, k, m[k], v)
+				}
+			}
 			var typed client.ExchangeResponse
 			if err := json.Unmarshal(r.raw, &typed); err != nil || typed.MFARequired == nil || typed.MFARequired.MemberOptions == nil {
 				t.Errorf("%s: client.ExchangeResponse: %v %+v", org, err, typed.MFARequired)
 			}
+		}
+	})
+	// Primary authentication comes before MFA: an organization that
+	// restricts methods and requires MFA asks for the method first.
+	t.Run("primary before mfa", func(t *testing.T) {
+		r := exchange(t, srv, map[string]any{"organization_id": "organization-test-p", "session_token": token})
+		wantOK(t, r)
+		if got := mustJSON(t, r.body["primary_required"]); got != `{"allowed_auth_methods":["sso"]}` || r.body["mfa_required"] != nil {
+			t.Errorf("primary_required = %s, mfa_required = %v; want the methods and null", got, r.body["mfa_required"])
 		}
 	})
 	t.Run("allowed method gives a full session", func(t *testing.T) {

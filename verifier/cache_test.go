@@ -255,4 +255,19 @@ func TestCacheSameTail(t *testing.T) {
 	if c.get(b) != eb || c.get(a) != nil || c.len() != 1 {
 		t.Fatalf("after the second put: get(b) ok=%v, get(a)=%v, len=%d", c.get(b) == eb, c.get(a), c.len())
 	}
+	// Filling the ring reuses a's slot first: that must not drop b, which
+	// replaced a under the same key, until b's own slot comes round.
+	small := newTokenCache(4)
+	small.put(a, ea)
+	small.put(b, eb)
+	small.put("x1", &cacheEntry{})
+	small.put("x2", &cacheEntry{})
+	small.put("x3", &cacheEntry{}) // reuses a's slot
+	if small.get(b) != eb {
+		t.Fatal("reusing the slot of a replaced entry evicted its replacement")
+	}
+	small.put("x4", &cacheEntry{}) // reuses b's slot
+	if small.get(b) != nil || small.len() != 4 {
+		t.Fatalf("b outlived its slot: len %d", small.len())
+	}
 }

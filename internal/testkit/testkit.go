@@ -50,8 +50,9 @@ func (s *SyncBuffer) String() string {
 	return s.b.String()
 }
 
-// Percentile returns the p-quantile (0..1, nearest rank) of sorted, which
-// must be in ascending order; 0 when it is empty.
+// Percentile returns the p-quantile (0..1) of sorted, which must be in
+// ascending order: the element at index p×(n−1) rounded to the nearest
+// integer; 0 when it is empty.
 func Percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0

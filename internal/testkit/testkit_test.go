@@ -30,6 +30,8 @@ func TestPercentileAndRound(t *testing.T) {
 	}
 }
 
+// TestSharedKeyAndBuffer: one key, and a buffer that concurrent writers do
+// not corrupt (a missing lock shows reliably under -race, as CI runs it).
 func TestSharedKeyAndBuffer(t *testing.T) {
 	if k1, k2 := SigningKey(), SigningKey(); k1 != k2 || k1.N.BitLen() != 2048 {
 		t.Fatal("SigningKey is not one RSA-2048 key")
