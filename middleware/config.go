@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -158,27 +159,19 @@ func (cfg *Config) normalize() error {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.JWTCookie == "" {
-		cfg.JWTCookie = DefaultJWTCookie
-	}
-	if cfg.TokenCookie == "" {
-		cfg.TokenCookie = DefaultTokenCookie
-	}
+	cfg.JWTCookie = cmp.Or(cfg.JWTCookie, DefaultJWTCookie)
+	cfg.TokenCookie = cmp.Or(cfg.TokenCookie, DefaultTokenCookie)
 	if cfg.JWTCookie == cfg.TokenCookie {
 		return fmt.Errorf("%w: JWTCookie and TokenCookie must differ", errConfig)
 	}
-	if cfg.MaxCredentialBytes == 0 {
-		cfg.MaxCredentialBytes = DefaultMaxCredentialBytes
-	}
+	cfg.MaxCredentialBytes = cmp.Or(cfg.MaxCredentialBytes, DefaultMaxCredentialBytes)
 	if cfg.Extractors == nil {
 		cfg.Extractors = []Extractor{
 			BearerExtractor(cfg.MaxCredentialBytes),
 			CookieExtractor(cfg.JWTCookie, cfg.TokenCookie, cfg.MaxCredentialBytes),
 		}
 	}
-	if cfg.Realm == "" {
-		cfg.Realm = DefaultRealm
-	}
+	cfg.Realm = cmp.Or(cfg.Realm, DefaultRealm)
 	if strings.ContainsAny(cfg.Realm, "\"\\\r\n") {
 		return fmt.Errorf("%w: Realm must not contain quotes, backslashes or line breaks", errConfig)
 	}
@@ -189,29 +182,13 @@ func (cfg *Config) normalize() error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Cookies.Path == "" {
-		cfg.Cookies.Path = "/"
-	}
-	if cfg.Cookies.SameSite == 0 {
-		cfg.Cookies.SameSite = http.SameSiteLaxMode
-	}
-	if cfg.RemoteTimeout == 0 {
-		cfg.RemoteTimeout = DefaultRemoteTimeout
-	}
-	if cfg.RemoteMaxConcurrent == 0 {
-		cfg.RemoteMaxConcurrent = DefaultRemoteMaxConcurrent
-	}
-	if cfg.RemoteCacheTTL == 0 {
-		cfg.RemoteCacheTTL = DefaultRemoteCacheTTL
-	}
-	if cfg.RemoteCacheSize == 0 {
-		cfg.RemoteCacheSize = DefaultRemoteCacheSize
-	}
-	if cfg.BreakerFailures == 0 {
-		cfg.BreakerFailures = DefaultBreakerFailures
-	}
-	if cfg.BreakerOpenFor == 0 {
-		cfg.BreakerOpenFor = DefaultBreakerOpenFor
-	}
+	cfg.Cookies.Path = cmp.Or(cfg.Cookies.Path, "/")
+	cfg.Cookies.SameSite = cmp.Or(cfg.Cookies.SameSite, http.SameSiteLaxMode)
+	cfg.RemoteTimeout = cmp.Or(cfg.RemoteTimeout, DefaultRemoteTimeout)
+	cfg.RemoteMaxConcurrent = cmp.Or(cfg.RemoteMaxConcurrent, DefaultRemoteMaxConcurrent)
+	cfg.RemoteCacheTTL = cmp.Or(cfg.RemoteCacheTTL, DefaultRemoteCacheTTL)
+	cfg.RemoteCacheSize = cmp.Or(cfg.RemoteCacheSize, DefaultRemoteCacheSize)
+	cfg.BreakerFailures = cmp.Or(cfg.BreakerFailures, DefaultBreakerFailures)
+	cfg.BreakerOpenFor = cmp.Or(cfg.BreakerOpenFor, DefaultBreakerOpenFor)
 	return nil
 }

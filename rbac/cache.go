@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -169,18 +170,16 @@ func New(cfg Config) (*Cache, error) {
 	}
 	c := &Cache{
 		client:          cfg.Client,
-		refreshInterval: orDefault(cfg.RefreshInterval, DefaultRefreshInterval),
-		maxStaleness:    orDefault(cfg.MaxStaleness, DefaultMaxStaleness),
+		refreshInterval: cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval),
+		maxStaleness:    cmp.Or(cfg.MaxStaleness, DefaultMaxStaleness),
 		maxOrgs:         cfg.MaxOrganizations,
-		fetchTimeout:    orDefault(cfg.FetchTimeout, DefaultFetchTimeout),
-		retryInterval:   orDefault(cfg.RetryInterval, DefaultRetryInterval),
+		fetchTimeout:    cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout),
+		retryInterval:   cmp.Or(cfg.RetryInterval, DefaultRetryInterval),
 		now:             cfg.Now,
 		log:             cfg.Logger,
 		project:         newEntry("project", ""),
 	}
-	if c.maxOrgs == 0 {
-		c.maxOrgs = DefaultMaxOrganizations
-	}
+	c.maxOrgs = cmp.Or(c.maxOrgs, DefaultMaxOrganizations)
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -191,13 +190,6 @@ func New(cfg Config) (*Cache, error) {
 	c.wg.Add(1)
 	go c.loop()
 	return c, nil
-}
-
-func orDefault(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // Authorize decides check for session: the subject is session.OrganizationID

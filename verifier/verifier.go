@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -97,16 +98,16 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		customIssuer:    cfg.CustomDomainIssuer,
 		jwksURL:         base + jwksPath(url.PathEscape(cfg.ProjectID)),
 		httpClient:      cfg.HTTPClient,
-		leeway:          max(0, orDefault(cfg.Leeway, DefaultLeeway)),
+		leeway:          max(0, cmp.Or(cfg.Leeway, DefaultLeeway)),
 		now:             cfg.Now,
 		remote:          cfg.Client,
 		authorizer:      cfg.Authorizer,
 		log:             cfg.Logger,
-		refreshInterval: orDefault(cfg.JWKSRefreshInterval, DefaultJWKSRefreshInterval),
-		fetchTimeout:    orDefault(cfg.JWKSFetchTimeout, DefaultJWKSFetchTimeout),
-		maxStale:        orDefault(cfg.JWKSMaxStaleness, DefaultJWKSMaxStaleness),
-		retryMin:        orDefault(cfg.JWKSRetryMin, DefaultJWKSRetryMin),
-		retryMax:        orDefault(cfg.JWKSRetryMax, DefaultJWKSRetryMax),
+		refreshInterval: cmp.Or(cfg.JWKSRefreshInterval, DefaultJWKSRefreshInterval),
+		fetchTimeout:    cmp.Or(cfg.JWKSFetchTimeout, DefaultJWKSFetchTimeout),
+		maxStale:        cmp.Or(cfg.JWKSMaxStaleness, DefaultJWKSMaxStaleness),
+		retryMin:        cmp.Or(cfg.JWKSRetryMin, DefaultJWKSRetryMin),
+		retryMax:        cmp.Or(cfg.JWKSRetryMax, DefaultJWKSRetryMax),
 		done:            make(chan struct{}),
 	}
 	if v.retryMax < v.retryMin {
@@ -138,7 +139,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 			return nil, fmt.Errorf("verifier: building the API client: %w", err)
 		}
 	}
-	window := orDefault(cfg.UnknownKIDWindow, DefaultUnknownKIDWindow)
+	window := cmp.Or(cfg.UnknownKIDWindow, DefaultUnknownKIDWindow)
 	v.limiter = rate.NewLimiter(rate.Every(window), 1)
 	switch {
 	case cfg.CacheSize == 0:
@@ -156,13 +157,6 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	v.loopWG.Add(1)
 	go v.refreshLoop(firstErr == nil)
 	return v, nil
-}
-
-func orDefault(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // Close stops the background refresh, cancels fetches in flight, waits for
