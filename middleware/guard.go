@@ -24,10 +24,8 @@ type Guard struct {
 	policies *rbac.Cache
 	remote   *remote
 
+	// ownVerifier, ownPolicies: the Guard built them, on cfg.Now.
 	ownVerifier, ownPolicies bool
-	// oneClock: the verifier and the policy cache both run on cfg.Now
-	// (the Guard built them), so a request reads the clock once for both.
-	oneClock bool
 	// ownClient: the Guard built the client and its private HTTP client.
 	ownClient bool
 }
@@ -84,7 +82,6 @@ func New(cfg Config) (*Guard, error) {
 		}
 		g.verifier, g.ownVerifier = v, true
 	}
-	g.oneClock = g.ownVerifier && g.ownPolicies
 	g.remote = newRemote(g.client, &g.cfg)
 	return g, nil
 }
@@ -172,11 +169,12 @@ func (g *Guard) serve(next http.Handler, optional bool, resource, action string)
 }
 
 // now reads the clock once for the verifier and the policy cache when they
-// share it; otherwise it returns the zero Time, and each reads its own.
+// share it (the Guard built both on cfg.Now); otherwise it returns the zero
+// Time, and each reads its own.
 // Reading the clock costs tens of nanoseconds on some machines, a fair share
 // of a cached decision.
 func (g *Guard) now() time.Time {
-	if g.oneClock {
+	if g.ownVerifier && g.ownPolicies {
 		return g.cfg.Now()
 	}
 	return time.Time{}
