@@ -25,6 +25,10 @@ var (
 	// error_type session_authorization_error or
 	// session_authorization_tenancy_error. Other 403s are ErrBadRequest.
 	ErrForbidden = errors.New("client: forbidden")
+	// ErrTenancy means an authorization check named another organization
+	// than the subject's: 403 session_authorization_tenancy_error. It is a
+	// kind of ErrForbidden: errors.Is(ErrTenancy, ErrForbidden) holds.
+	ErrTenancy = fmt.Errorf("client: organization mismatch: %w", ErrForbidden)
 	// ErrUnavailable means Stytch could not give an answer: 5xx, 429, a
 	// timeout, a transport failure or a body that is not JSON. Retrying
 	// later can succeed.
@@ -77,6 +81,15 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Error types of an authorization refusal, as the Stytch API answers them
+// with HTTP 403.
+const (
+	// ErrorTypeTenancy: the check's organization is not the subject's.
+	ErrorTypeTenancy = "session_authorization_tenancy_error"
+	// ErrorTypePermission: no role of the subject grants the action.
+	ErrorTypePermission = "session_authorization_error"
+)
+
 // credentialErrorTypes are error types that blame the project credentials,
 // not the session.
 var credentialErrorTypes = map[string]bool{
@@ -114,6 +127,8 @@ func (e *Error) Is(target error) bool {
 		return !e.noAnswer && credentialErrorTypes[e.ErrorType]
 	case ErrForbidden:
 		return !e.noAnswer && e.StatusCode == http.StatusForbidden && strings.HasPrefix(e.ErrorType, "session_authorization")
+	case ErrTenancy:
+		return !e.noAnswer && e.StatusCode == http.StatusForbidden && e.ErrorType == ErrorTypeTenancy
 	case ErrSessionInvalid:
 		if e.noAnswer || credentialErrorTypes[e.ErrorType] {
 			return false
