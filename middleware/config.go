@@ -14,7 +14,7 @@ import (
 	"github.com/stytchguard/stytchguard/verifier"
 )
 
-// Defaults of the remote-call limits.
+// Defaults of the remote-call limits (RemoteConfig).
 const (
 	DefaultRemoteTimeout       = 3 * time.Second
 	DefaultRemoteMaxConcurrent = 64
@@ -25,53 +25,19 @@ const (
 )
 
 // Config configures a Guard. Every zero value is a safe default or a
-// validation error, never a permissive setting.
+// validation error, never a permissive setting. Negative values follow one
+// rule: in a field that can be switched off (Leeway, MaxTokenAge,
+// RemoteConfig.CacheTTL) a negative value switches it off; in every other
+// field it is a configuration error.
+//
+// The fields a service usually sets come first; the rest tune what rarely
+// needs tuning.
 type Config struct {
 	// ProjectID is the Stytch project id. Required.
 	ProjectID string
 	// Secret is the project secret, used for the remote Authenticate and the
 	// policy fetches. Required unless Client is set.
 	Secret string
-	// BaseURL is the Stytch API base URL. Empty means the one chosen from
-	// ProjectID (live for "project-live-" ids, else test).
-	BaseURL string
-	// CustomDomainIssuer is a second accepted JWT issuer, for projects served
-	// through a custom domain (e.g. "https://auth.example.com"). Empty means
-	// only "stytch.com/<project_id>".
-	CustomDomainIssuer string
-	// HTTPClient carries every call to Stytch. Nil means private clients with
-	// timeouts.
-	HTTPClient *http.Client
-	// Now returns the current time of token, cookie and policy decisions.
-	// Nil means time.Now. The circuit breaker's open period and Stytch's
-	// Retry-After run on real time.
-	Now func() time.Time
-	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means the
-	// verifier's default (5 s); a negative value means none.
-	Leeway time.Duration
-	// MaxTokenAge refreshes a session JWT through Stytch once its iat is
-	// older than this, bounding how long a revoked session keeps working.
-	// Zero means trust the JWT until its exp (at most 5 minutes).
-	MaxTokenAge time.Duration
-
-	// JWTCookie and TokenCookie are the session cookie names. Empty means
-	// DefaultJWTCookie and DefaultTokenCookie.
-	JWTCookie, TokenCookie string
-	// Cookies are the attributes of re-issued and cleared cookies.
-	Cookies CookieAttributes
-	// Extractors find the credential, first match wins. Nil means
-	// BearerExtractor then CookieExtractor: when both a header and cookies
-	// are present, the header wins.
-	Extractors []Extractor
-	// MaxCredentialBytes caps a credential before decoding. Zero means
-	// DefaultMaxCredentialBytes (8 KiB).
-	MaxCredentialBytes int
-	// GuardOPTIONS makes OPTIONS requests go through authentication. False
-	// (the zero value) lets them pass untouched, for CORS preflight: a
-	// route registered for every method must then not act on OPTIONS (the
-	// handler gets no Principal), or set GuardOPTIONS.
-	GuardOPTIONS bool
-
 	// OrganizationID names the organization a guarded route acts on, e.g.
 	// func(r) string { return r.PathValue("orgID") }, for Require. Nil means
 	// the session's own organization. When set, an empty result is refused
@@ -79,16 +45,59 @@ type Config struct {
 	// wrong router or parameter); give routes without an organization in
 	// their path a Guard without the hook.
 	OrganizationID func(*http.Request) string
+	// MaxTokenAge refreshes a session JWT through Stytch once its iat is
+	// older than this, bounding how long a revoked session keeps working.
+	// Zero (or negative) means trust the JWT until its exp (at most 5
+	// minutes).
+	MaxTokenAge time.Duration
+	// JWTCookie and TokenCookie are the session cookie names. Empty means
+	// DefaultJWTCookie and DefaultTokenCookie.
+	JWTCookie, TokenCookie string
+	// Cookies are the attributes of re-issued and cleared cookies.
+	Cookies CookieAttributes
+	// Logger receives one Debug record per decision, Warn records for
+	// outages and Error records for answers of Stytch that fail the
+	// binding checks. Tokens, cookies and secrets are never logged. Nil
+	// means no logging.
+	Logger *slog.Logger
 	// ErrorHandler writes refusals. Nil means DefaultErrorHandler (with
 	// Realm).
 	ErrorHandler ErrorHandler
+	// HTTPClient carries every call to Stytch. Nil means private clients with
+	// timeouts.
+	HTTPClient *http.Client
+	// Now returns the current time of token, cookie and policy decisions.
+	// Nil means time.Now. The circuit breaker's open period and Stytch's
+	// Retry-After run on real time.
+	Now func() time.Time
+
+	// BaseURL is the Stytch API base URL. Empty means the one chosen from
+	// ProjectID (live for "project-live-" ids, else test).
+	BaseURL string
+	// CustomDomainIssuer is a second accepted JWT issuer, for projects served
+	// through a custom domain (e.g. "https://auth.example.com"). Empty means
+	// only "stytch.com/<project_id>".
+	CustomDomainIssuer string
+	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means the
+	// verifier's default (5 s); a negative value means none.
+	Leeway time.Duration
+	// Extractors find the credential, first match wins. Nil means
+	// BearerExtractor then CookieExtractor: when both a header and cookies
+	// are present, the header wins.
+	Extractors []Extractor
+	// MaxCredentialBytes caps a credential before decoding; it is the only
+	// size cap on the path (a Verifier the Guard builds gets the same).
+	// Zero means DefaultMaxCredentialBytes (8 KiB).
+	MaxCredentialBytes int
+	// GuardOPTIONS makes every OPTIONS request go through authentication.
+	// False (the zero value) lets a CORS preflight pass untouched: an
+	// OPTIONS request with both Origin and Access-Control-Request-Method
+	// and no method-override header. Any other OPTIONS request is guarded
+	// like any method.
+	GuardOPTIONS bool
 	// Realm is the WWW-Authenticate realm of the default error handler.
 	// Empty means DefaultRealm.
 	Realm string
-	// Logger receives one Debug record per decision and Warn records for
-	// outages. Tokens, cookies and secrets are never logged. Nil means no
-	// logging.
-	Logger *slog.Logger
 	// OnDecision receives every decision, for metrics. Nil means none. It is
 	// called synchronously on the request goroutine.
 	OnDecision func(Decision)
@@ -104,21 +113,30 @@ type Config struct {
 	Verifier *verifier.Verifier
 	Policies *rbac.Cache
 
-	// RemoteTimeout bounds each Authenticate call. Zero means
+	// Remote tunes the calls to Stytch's Authenticate.
+	Remote RemoteConfig
+}
+
+// RemoteConfig tunes the calls to Stytch's Authenticate: timeout,
+// concurrency, the short answer cache and the circuit breaker. The zero
+// value selects every default.
+type RemoteConfig struct {
+	// Timeout bounds each Authenticate call. Zero means
 	// DefaultRemoteTimeout (3 s). A call is retried at most once, on a 5xx
 	// or a timeout.
-	RemoteTimeout time.Duration
-	// RemoteMaxConcurrent bounds the Authenticate calls in flight. Zero means
+	Timeout time.Duration
+	// MaxConcurrent bounds the Authenticate calls in flight. Zero means
 	// DefaultRemoteMaxConcurrent.
-	RemoteMaxConcurrent int
-	// RemoteCacheTTL is how long a remote answer is reused for the same
-	// credential. Zero means DefaultRemoteCacheTTL (5 s); negative disables
-	// the cache (concurrent calls are still coalesced).
-	RemoteCacheTTL time.Duration
-	// RemoteCacheSize bounds that cache. Zero means DefaultRemoteCacheSize.
-	RemoteCacheSize int
-	// BreakerFailures is the number of consecutive outage answers that open
-	// the circuit breaker. Zero means DefaultBreakerFailures.
+	MaxConcurrent int
+	// CacheTTL is how long a remote answer is reused for the same
+	// credential. Zero means DefaultRemoteCacheTTL (5 s); a negative value
+	// switches the cache off (concurrent calls are still coalesced).
+	CacheTTL time.Duration
+	// CacheSize bounds that cache. Zero means DefaultRemoteCacheSize.
+	CacheSize int
+	// BreakerFailures is the number of consecutive outage answers (or
+	// answers that fail the binding checks) that open the circuit breaker.
+	// Zero means DefaultBreakerFailures.
 	BreakerFailures int
 	// BreakerOpenFor is how long the open breaker fails fast before letting
 	// one probe through. Zero means DefaultBreakerOpenFor.
@@ -152,10 +170,12 @@ func (cfg *Config) normalize() error {
 	if cfg.Secret == "" && cfg.Client == nil {
 		return fmt.Errorf("%w: Secret (or a shared Client) is required", errConfig)
 	}
-	if cfg.MaxTokenAge < 0 || cfg.RemoteTimeout < 0 || cfg.BreakerOpenFor < 0 ||
-		cfg.RemoteMaxConcurrent < 0 || cfg.RemoteCacheSize < 0 || cfg.BreakerFailures < 0 || cfg.MaxCredentialBytes < 0 {
+	rc := &cfg.Remote
+	if rc.Timeout < 0 || rc.BreakerOpenFor < 0 || rc.MaxConcurrent < 0 || rc.CacheSize < 0 ||
+		rc.BreakerFailures < 0 || cfg.MaxCredentialBytes < 0 {
 		return fmt.Errorf("%w: negative duration or limit", errConfig)
 	}
+	cfg.MaxTokenAge = max(cfg.MaxTokenAge, 0)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -184,11 +204,11 @@ func (cfg *Config) normalize() error {
 	}
 	cfg.Cookies.Path = cmp.Or(cfg.Cookies.Path, "/")
 	cfg.Cookies.SameSite = cmp.Or(cfg.Cookies.SameSite, http.SameSiteLaxMode)
-	cfg.RemoteTimeout = cmp.Or(cfg.RemoteTimeout, DefaultRemoteTimeout)
-	cfg.RemoteMaxConcurrent = cmp.Or(cfg.RemoteMaxConcurrent, DefaultRemoteMaxConcurrent)
-	cfg.RemoteCacheTTL = cmp.Or(cfg.RemoteCacheTTL, DefaultRemoteCacheTTL)
-	cfg.RemoteCacheSize = cmp.Or(cfg.RemoteCacheSize, DefaultRemoteCacheSize)
-	cfg.BreakerFailures = cmp.Or(cfg.BreakerFailures, DefaultBreakerFailures)
-	cfg.BreakerOpenFor = cmp.Or(cfg.BreakerOpenFor, DefaultBreakerOpenFor)
+	rc.Timeout = cmp.Or(rc.Timeout, DefaultRemoteTimeout)
+	rc.MaxConcurrent = cmp.Or(rc.MaxConcurrent, DefaultRemoteMaxConcurrent)
+	rc.CacheTTL = cmp.Or(rc.CacheTTL, DefaultRemoteCacheTTL)
+	rc.CacheSize = cmp.Or(rc.CacheSize, DefaultRemoteCacheSize)
+	rc.BreakerFailures = cmp.Or(rc.BreakerFailures, DefaultBreakerFailures)
+	rc.BreakerOpenFor = cmp.Or(rc.BreakerOpenFor, DefaultBreakerOpenFor)
 	return nil
 }

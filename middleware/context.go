@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"sync"
 
 	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/rbac"
@@ -20,24 +21,34 @@ const (
 	SourceRemote Source = "remote"
 )
 
-// Principal is the authenticated session of a request. Treat it as
-// read-only, down to the fields of what it points to: the session and claims
-// of a locally verified JWT are the verified-token cache's own, shared by
-// every request with the same token, and a remote answer is shared with the
-// requests it was coalesced or cached for. Copy a value before changing it.
+// Principal is the authenticated subject of a request: a member session, or
+// an M2M client. What FromContext hands out is the request's own: its
+// fields, and everything they point to, are copies made for this request
+// when it first asks (a handler that never asks pays nothing for them), so a
+// handler may change them without affecting any other request or the
+// guard's caches.
 type Principal struct {
-	// MemberSession is the session; never nil.
+	// MemberSession is the session; nil only for an M2M principal.
 	MemberSession *client.MemberSession
-	// Claims are the verified JWT claims, shared with the verifier's
-	// verified-token cache; nil when the session was decided by Stytch.
+	// Claims are the verified JWT claims; nil when the session was decided
+	// by Stytch, and for an M2M principal.
 	Claims *client.Claims
 	// Member and Organization are set when Stytch's Authenticate answered;
 	// nil after a local verification.
 	Member       *client.Member
 	Organization *client.Organization
+	// M2M holds the verified claims of an M2M access token; nil for a
+	// member session.
+	M2M *client.M2MClaims
 	// Source tells whether the session (or, after a Require that had no
 	// usable policy, its authorization) was decided locally or remotely.
 	Source Source
+
+	// shared is the guard's view: values owned by the verifier's and the
+	// remote cache, never handed to user code. copied makes the exported
+	// fields from it once, on the first FromContext.
+	shared shared
+	copied sync.Once
 
 	cred    Credential
 	guard   *Guard // the Guard that decided it
@@ -46,17 +57,49 @@ type Principal struct {
 	check   client.AuthorizationCheck
 }
 
+// shared are the values a decision is made from, shared with the caches.
+type shared struct {
+	session *client.MemberSession
+	claims  *client.Claims
+	member  *client.Member
+	org     *client.Organization
+	m2m     *client.M2MClaims
+}
+
+// export fills p's exported fields with deep copies of the shared values,
+// once.
+func (p *Principal) export() {
+	p.copied.Do(func() {
+		p.MemberSession = deepCopy(p.shared.session)
+		p.Claims = deepCopy(p.shared.claims)
+		p.Member = deepCopy(p.shared.member)
+		p.Organization = deepCopy(p.shared.org)
+		p.M2M = deepCopy(p.shared.m2m)
+	})
+}
+
+// session is the member session the guard decides with: the shared one of
+// a principal the guard made, the exported one of a NewContext principal.
+func (p *Principal) session() *client.MemberSession {
+	if p.guard != nil {
+		return p.shared.session
+	}
+	return p.MemberSession
+}
+
 // Verdict returns the verdict of the last guard that authorized the request,
-// with every granting role, or false when no guard has run. A local verdict
-// is computed when asked for, so guards pay nothing for it otherwise.
+// with every granting role, or false when no guard has run. The verdict is
+// the caller's own copy. A local verdict is computed when asked for, so
+// guards pay nothing for it otherwise.
 func (p *Principal) Verdict() (*client.AuthorizationVerdict, bool) {
 	if p.verdict != nil {
-		return p.verdict, true
+		return deepCopy(p.verdict), true
 	}
-	if p.index == nil {
+	s := p.session()
+	if p.index == nil || s == nil {
 		return nil, false
 	}
-	v, err := p.index.Verdict(p.MemberSession.OrganizationID, p.MemberSession.Roles, &p.check)
+	v, err := p.index.Verdict(s.OrganizationID, s.Roles, &p.check)
 	if err != nil {
 		return nil, false
 	}
@@ -95,10 +138,17 @@ func NewContext(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, ctxKey{}, p)
 }
 
-// FromContext returns the Principal the Guard stored, if any.
+// FromContext returns the Principal the Guard stored, if any. Its fields
+// are the request's own copies: changing them affects no other request.
 func FromContext(ctx context.Context) (*Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(*Principal)
-	return p, ok && p != nil
+	if !ok || p == nil {
+		return nil, false
+	}
+	if p.guard != nil {
+		p.export()
+	}
+	return p, true
 }
 
 // MemberSessionFromContext returns the session of the request, if any.

@@ -62,7 +62,7 @@ func (g *Guard) decided(r *http.Request, start time.Time, p *Principal, resource
 	}
 	if p != nil {
 		d.Source = p.Source
-		if s := p.MemberSession; s != nil {
+		if s := p.session(); s != nil {
 			d.MemberID, d.OrganizationID, d.SessionID = s.MemberID, s.OrganizationID, s.MemberSessionID
 		}
 	}

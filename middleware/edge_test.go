@@ -80,7 +80,7 @@ func TestSharedComponentsMustMatchTheProject(t *testing.T) {
 }
 
 func TestRemoteAnswersThatSayNothingAboutTheSession(t *testing.T) {
-	e := newEnv(t, func(c *middleware.Config) { c.BreakerFailures = 100 })
+	e := newEnv(t, func(c *middleware.Config) { c.Remote.BreakerFailures = 100 })
 	tok, jwt := e.session(orgAcme, "", "viewer")
 	e.warm(jwt)
 	e.clock.Advance(6 * time.Minute)
@@ -219,7 +219,7 @@ func TestRemoteConcurrencyIsBounded(t *testing.T) {
 	t.Cleanup(ct.base.CloseIdleConnections)
 	e := newEnv(t, func(c *middleware.Config) {
 		c.HTTPClient = &http.Client{Transport: ct}
-		c.RemoteMaxConcurrent = 3
+		c.Remote.MaxConcurrent = 3
 	})
 	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Latency: 50 * time.Millisecond})
 	const n = 30

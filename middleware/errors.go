@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stytchguard/stytchguard/client"
 )
 
 // Category sentinels: every error the Guard hands to an ErrorHandler matches
@@ -15,14 +17,17 @@ import (
 var (
 	// ErrUnauthenticated is the 401 category: no credential, or one that is
 	// malformed, forged, expired or revoked.
-	ErrUnauthenticated = errors.New("middleware: unauthenticated")
+	// It wraps client.ErrSessionInvalid, where the category is defined.
+	ErrUnauthenticated = fmt.Errorf("middleware: unauthenticated: %w", client.ErrSessionInvalid)
 	// ErrForbidden is the 403 category: the session is valid but may not act
 	// on the route's resource or organization.
-	ErrForbidden = errors.New("middleware: forbidden")
+	// It wraps client.ErrForbidden.
+	ErrForbidden = fmt.Errorf("middleware: forbidden: %w", client.ErrForbidden)
 	// ErrUnavailable is the 503 category: Stytch is needed to decide but is
 	// unreachable, rate-limiting or behind an open circuit breaker. A user is
 	// never logged out for it.
-	ErrUnavailable = errors.New("middleware: authentication unavailable")
+	// It wraps client.ErrUnavailable.
+	ErrUnavailable = fmt.Errorf("middleware: authentication unavailable: %w", client.ErrUnavailable)
 )
 
 // Specific reasons, each under one category.
@@ -40,7 +45,8 @@ var (
 	// (expired, revoked or unknown).
 	ErrSessionExpired = &reason{code: CodeSessionExpired, category: ErrUnauthenticated, msg: "session expired or revoked"}
 	// ErrTenancyMismatch: the route's organization is not the session's.
-	ErrTenancyMismatch = &reason{code: CodeTenancyMismatch, category: ErrForbidden, msg: "session belongs to another organization"}
+	// It also matches client.ErrTenancy.
+	ErrTenancyMismatch = &reason{code: CodeTenancyMismatch, category: ErrForbidden, also: client.ErrTenancy, msg: "session belongs to another organization"}
 	// ErrPermissionDenied: no role of the session grants the route's action.
 	ErrPermissionDenied = &reason{code: CodeForbidden, category: ErrForbidden, msg: "session may not perform this action"}
 	// ErrAuthUnavailable: Stytch could not be asked.
@@ -60,13 +66,20 @@ const (
 type reason struct {
 	code     string
 	category error
+	also     error // a narrower category defined elsewhere, if any
 	msg      string
 }
 
 func (r *reason) Error() string { return "middleware: " + r.msg }
 
-// Is reports that r belongs to its category.
-func (r *reason) Is(target error) bool { return target == r.category }
+// Unwrap returns r's category (and the narrower one it also belongs to), so
+// errors.Is finds them and the client categories they wrap.
+func (r *reason) Unwrap() []error {
+	if r.also != nil {
+		return []error{r.category, r.also}
+	}
+	return []error{r.category}
+}
 
 // Error is the error a Guard hands to its ErrorHandler. It carries the
 // status, a stable code and a description that hold no credential.
@@ -151,6 +164,7 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 	if !errors.As(err, &e) {
 		e = unavailable("", 0, err)
 	}
+	desc := quotable(e.Description)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -161,7 +175,7 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 		// 6750 §3.1 only advises against it for a missing one), so a client
 		// has one rule: on this challenge, sign in again. The body's code
 		// still tells missing_credentials apart.
-		h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token", error_description="`+quotable(e.Description)+`"`)
+		h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token", error_description="`+desc+`"`)
 	case http.StatusForbidden:
 		if e.Code == CodeForbidden {
 			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_scope"`)
@@ -177,16 +191,17 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 	_ = json.NewEncoder(w).Encode(struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
-	}{e.Code, e.Description})
+	}{e.Code, desc})
 }
 
-// quotable drops from s what cannot stand inside an RFC 9110 quoted-string
-// unescaped (quotes, backslashes, control characters), so that a
-// description, which a custom extractor may have written, cannot break the
-// challenge.
+// quotable keeps of s only what RFC 6750 section 3 allows in
+// error_description (printable ASCII, %x20-21 / %x23-5B / %x5D-7E: no quote,
+// no backslash, no control character, nothing beyond ASCII), so that a
+// description, which a custom extractor or an upstream answer may have
+// written, cannot break the challenge or smuggle bytes into it.
 func quotable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
 			return -1
 		}
 		return r

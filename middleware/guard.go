@@ -105,16 +105,17 @@ func (g *Guard) Close() error {
 
 // Authenticate requires a valid session: requests without one get 401 (or
 // 503 when Stytch is needed and unreachable). The handler finds the
-// Principal with FromContext. OPTIONS requests pass untouched unless
-// Config.GuardOPTIONS is set.
+// Principal with FromContext. A CORS preflight passes untouched unless
+// Config.GuardOPTIONS is set; every other request, OPTIONS included, is
+// guarded.
 func (g *Guard) Authenticate(next http.Handler) http.Handler {
 	return g.serve(next, false, "", "")
 }
 
 // Optional authenticates when a credential is present: a request without a
 // usable session (none, malformed, forged, expired or revoked) reaches the
-// handler with no Principal, and cookies are cleared when Stytch said the
-// session is gone. Only when Stytch is needed and unreachable does it refuse
+// handler with no Principal (one an outer guard or NewContext stored is
+// removed), and cookies are cleared when Stytch said the session is gone. Only when Stytch is needed and unreachable does it refuse
 // with 503, so that a signed-in user is not shown a signed-out page.
 func (g *Guard) Optional(next http.Handler) http.Handler {
 	return g.serve(next, true, "", "")
@@ -141,15 +142,21 @@ func (g *Guard) Require(resource, action string) func(http.Handler) http.Handler
 // Require (resource and action set).
 func (g *Guard) serve(next http.Handler, optional bool, resource, action string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.passThrough(r) {
+		if g.preflight(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
+		varyOnCredentials(w.Header())
 		start := g.start(r)
 		now := g.now()
 		p, r2, err := g.authenticate(w, r, now)
 		if err == nil && resource != "" {
 			err = g.authorize(w, r, p, resource, action, now)
+		}
+		if (err != nil || p.Source != SourceLocal) && setsCookies(w) {
+			// A response that sets or clears the session cookies is never
+			// stored by a shared cache, whatever the handler says.
+			w = noStore(w)
 		}
 		switch {
 		case err == nil:
@@ -158,9 +165,10 @@ func (g *Guard) serve(next http.Handler, optional bool, resource, action string)
 		case optional && !errors.Is(err, ErrUnavailable):
 			// Optional goes on anonymously, except when Stytch is needed
 			// and down: answering as if signed out would log the user out
-			// of the page.
+			// of the page. No principal means none: one an outer guard or
+			// NewContext stored is removed.
 			g.decided(r, start, nil, "", "", err, true)
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, withoutPrincipal(r))
 		default:
 			g.decided(r, start, p, resource, action, err, false)
 			g.cfg.ErrorHandler(w, r, err)
@@ -180,8 +188,13 @@ func (g *Guard) now() time.Time {
 	return time.Time{}
 }
 
-func (g *Guard) passThrough(r *http.Request) bool {
-	return r.Method == http.MethodOptions && !g.cfg.GuardOPTIONS
+// preflight reports whether r passes untouched: a CORS preflight (OPTIONS
+// with Origin and Access-Control-Request-Method, claiming no other method
+// through an override header), unless Config.GuardOPTIONS is set.
+func (g *Guard) preflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && !g.cfg.GuardOPTIONS &&
+		r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" &&
+		effectiveMethod(r) == http.MethodOptions
 }
 
 // authenticate returns the request's Principal (reusing one an outer guard
@@ -241,7 +254,8 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 		// shared read-only as Principal documents.
 		session, claims, err := g.verifier.VerifyShared(ctx, cred.SessionJWT, g.cfg.MaxTokenAge, now)
 		if err == nil {
-			*p = Principal{MemberSession: session, Claims: claims, Source: SourceLocal, cred: cred}
+			p.shared = shared{session: session, claims: claims}
+			p.Source, p.cred = SourceLocal, cred
 			return nil
 		}
 		if !verifier.CanRefreshRemotely(err) {
@@ -264,16 +278,10 @@ func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Cr
 	if fromCache {
 		src = SourceCache
 	}
-	sess := resp.MemberSession
-	member, org := resp.Member, resp.Organization
-	*p = Principal{
-		MemberSession: &sess,
-		Member:        &member,
-		Organization:  &org,
-		Source:        src,
-		cred:          cred,
-		verdict:       resp.Verdict,
-	}
+	// The answer is shared with the requests it was coalesced or cached
+	// for: the principal points into it, and hands out copies.
+	p.shared = shared{session: &resp.MemberSession, member: &resp.Member, org: &resp.Organization}
+	p.Source, p.cred, p.verdict = src, cred, resp.Verdict
 	if cred.FromCookies && resp.SessionJWT != "" {
 		g.setCookies(w, resp)
 		p.cred = Credential{SessionJWT: resp.SessionJWT, SessionToken: resp.SessionToken, FromCookies: true}
@@ -290,19 +298,17 @@ func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, err error) e
 			g.clearCookies(w)
 		}
 		return newError(ErrSessionExpired, "", err)
+	case errors.Is(err, client.ErrTenancy):
+		return newError(ErrTenancyMismatch, "", err)
 	case errors.Is(err, client.ErrForbidden):
-		var ce *client.Error
-		if errors.As(err, &ce) && ce.ErrorType == rbac.ErrorTypeTenancy {
-			return newError(ErrTenancyMismatch, "", err)
-		}
 		return newError(ErrPermissionDenied, "", err)
 	case errors.Is(err, client.ErrBadRequest), errors.Is(err, client.ErrInvalidParams):
 		// An answer that says nothing about the session: never a reason
 		// to log the user out.
-		g.cfg.Logger.Error("stytchguard: Stytch refused the request", "error", err)
+		g.cfg.Logger.Error("stytchguard: Stytch refused the request", "error", redacted(err, cred), "request_id", requestID(err))
 		return unavailable("", time.Second, err)
 	case errors.Is(err, client.ErrUnauthorizedCredentials):
-		g.cfg.Logger.Error("stytchguard: Stytch rejected the project credentials", "error", err)
+		g.cfg.Logger.Error("stytchguard: Stytch rejected the project credentials", "error", redacted(err, cred), "request_id", requestID(err))
 		return unavailable("", time.Minute, err)
 	}
 	var rl *retryLaterError
@@ -310,7 +316,7 @@ func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, err error) e
 	if !failFast && !errors.Is(err, context.Canceled) {
 		// Fast failures are the breaker and Retry-After at work: logging
 		// each would flood the log during an outage.
-		g.cfg.Logger.Warn("stytchguard: Stytch unavailable", "error", err)
+		g.cfg.Logger.Warn("stytchguard: Stytch unavailable", "error", redacted(err, cred), "request_id", requestID(err))
 	}
 	return unavailable("", g.remote.retryAfter(err), err)
 }
@@ -318,7 +324,7 @@ func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, err error) e
 // authorize runs step 5: tenancy, then the local policy, then Stytch when no
 // usable policy exists.
 func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, resource, action string, now time.Time) error {
-	sess := p.MemberSession
+	sess := p.shared.session
 	org := sess.OrganizationID
 	if g.cfg.OrganizationID != nil {
 		// A hook that names no organization fails closed: it usually reads

@@ -23,7 +23,9 @@ func TestNewRejectsUnusableConfig(t *testing.T) {
 	}{
 		{"empty project id", middleware.Config{Secret: "s"}},
 		{"no secret nor client", middleware.Config{ProjectID: "project-test-x"}},
-		{"negative max token age", middleware.Config{ProjectID: "p", Secret: "s", MaxTokenAge: -time.Second}},
+		{"negative remote timeout", middleware.Config{ProjectID: "p", Secret: "s", Remote: middleware.RemoteConfig{Timeout: -time.Second}}},
+		{"negative breaker failures", middleware.Config{ProjectID: "p", Secret: "s", Remote: middleware.RemoteConfig{BreakerFailures: -1}}},
+		{"negative credential cap", middleware.Config{ProjectID: "p", Secret: "s", MaxCredentialBytes: -1}},
 		{"same cookie names", middleware.Config{ProjectID: "p", Secret: "s", JWTCookie: "a", TokenCookie: "a"}},
 		{"realm with quote", middleware.Config{ProjectID: "p", Secret: "s", Realm: `x"y`}},
 		{"shared client of another project", middleware.Config{ProjectID: "p", Client: otherClient(t)}},
@@ -192,7 +194,7 @@ func TestMissingCredentials(t *testing.T) {
 }
 
 func TestOutageIs503ThenRecovers(t *testing.T) {
-	e := newEnv(t, func(c *middleware.Config) { c.BreakerFailures = 100; c.RemoteTimeout = 500 * time.Millisecond })
+	e := newEnv(t, func(c *middleware.Config) { c.Remote.BreakerFailures = 100; c.Remote.Timeout = 500 * time.Millisecond })
 	tok, jwt := e.session(orgAcme, "", "viewer")
 	e.warm(jwt)
 	e.clock.Advance(6 * time.Minute)
@@ -241,9 +243,9 @@ func TestOutageIs503ThenRecovers(t *testing.T) {
 
 func TestBreakerFailsFastThenProbes(t *testing.T) {
 	e := newEnv(t, func(c *middleware.Config) {
-		c.BreakerFailures = 2
-		c.BreakerOpenFor = 300 * time.Millisecond
-		c.RemoteCacheTTL = -1
+		c.Remote.BreakerFailures = 2
+		c.Remote.BreakerOpenFor = 300 * time.Millisecond
+		c.Remote.CacheTTL = -1
 	})
 	tok, _ := e.session(orgAcme, "", "viewer")
 	h := e.g.Authenticate(okHandler())
@@ -401,13 +403,6 @@ func TestOptional(t *testing.T) {
 	if body(t, rec)["anonymous"] != true || setCookies(rec)[middleware.DefaultJWTCookie] == nil {
 		t.Fatal("revoked session: want anonymous and cleared cookies")
 	}
-}
-
-func TestOPTIONSPassesUnlessGuarded(t *testing.T) {
-	e := newEnv(t, nil)
-	wantStatus(t, do(e.g.Require("documents", "read")(okHandler()), req("OPTIONS", "/")), 200, "")
-	e2 := newEnv(t, func(c *middleware.Config) { c.GuardOPTIONS = true })
-	wantStatus(t, do(e2.g.Authenticate(okHandler()), req("OPTIONS", "/")), 401, middleware.CodeMissingCredentials)
 }
 
 func TestHeaderWinsOverCookies(t *testing.T) {

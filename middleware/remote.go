@@ -54,20 +54,20 @@ type remoteEntry struct {
 func newRemote(c *client.Client, cfg *Config) *remote {
 	rm := &remote{
 		c:        c,
-		timeout:  cfg.RemoteTimeout,
-		sem:      make(chan struct{}, cfg.RemoteMaxConcurrent),
-		openFor:  cfg.BreakerOpenFor,
+		timeout:  cfg.Remote.Timeout,
+		sem:      make(chan struct{}, cfg.Remote.MaxConcurrent),
+		openFor:  cfg.Remote.BreakerOpenFor,
 		now:      cfg.Now,
-		cacheTTL: cfg.RemoteCacheTTL,
+		cacheTTL: cfg.Remote.CacheTTL,
 		cache:    map[[32]byte]remoteEntry{},
-		maxCache: cfg.RemoteCacheSize,
+		maxCache: cfg.Remote.CacheSize,
 	}
 	rm.base, rm.cancel = context.WithCancel(context.Background())
-	failures := uint32(cfg.BreakerFailures)
+	failures := uint32(cfg.Remote.BreakerFailures)
 	rm.breaker = gobreaker.NewCircuitBreaker[*client.AuthenticateResponse](gobreaker.Settings{
 		Name:        "stytch-authenticate",
 		MaxRequests: 1,
-		Timeout:     cfg.BreakerOpenFor,
+		Timeout:     cfg.Remote.BreakerOpenFor,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
 		IsSuccessful: func(err error) bool {
 			// Only an outage counts against Stytch; a definite "no" is an

@@ -118,9 +118,9 @@ func TestAuthenticateFaults(t *testing.T) {
 			// queue for a slot; a second of slack for a loaded machine.
 			maxWait := 2*timeout + 2*time.Second
 			s := newStack(t, stackOptions{guard: func(cfg *middleware.Config) {
-				cfg.BreakerOpenFor = openFor
-				cfg.RemoteTimeout = c.remoteTimeout
-				cfg.RemoteCacheTTL = -1 // every request asks Stytch
+				cfg.Remote.BreakerOpenFor = openFor
+				cfg.Remote.Timeout = c.remoteTimeout
+				cfg.Remote.CacheTTL = -1 // every request asks Stytch
 			}})
 			valid, revoked := expiredPool(s, 12, 4)
 			s.tally.reset()
@@ -328,7 +328,7 @@ func TestHerds(t *testing.T) {
 		probe := &inFlight{base: tr}
 		s := newStack(t, stackOptions{
 			stytchHTTP: &http.Client{Transport: probe},
-			guard:      func(c *middleware.Config) { c.RemoteMaxConcurrent = limit },
+			guard:      func(c *middleware.Config) { c.Remote.MaxConcurrent = limit },
 		})
 		jwts := make([]string, n)
 		forEach(n, 2, func(i int) { _, jwts[i] = s.session("viewer") })

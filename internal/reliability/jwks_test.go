@@ -213,7 +213,7 @@ func TestColdStartWithJWKSDown(t *testing.T) {
 			srv.SetFault(stytchtest.EndpointJWKS, stytchtest.Fault{Status: http.StatusServiceUnavailable})
 		},
 		verifier: &verifier.Config{JWKSFetchTimeout: fetchTimeout, JWKSRetryMin: retryMin, JWKSRetryMax: retryMax},
-		guard:    func(c *middleware.Config) { c.RemoteTimeout = remoteTimeout },
+		guard:    func(c *middleware.Config) { c.Remote.Timeout = remoteTimeout },
 	})
 	jwts := make([]string, pool)
 	for i := range jwts {

@@ -22,7 +22,7 @@ import (
 func TestCloseUnderLoadLeavesNoGoroutines(t *testing.T) {
 	baseline := goleak.IgnoreCurrent()
 	t.Run("stack", func(t *testing.T) {
-		s := newStack(t, stackOptions{guard: func(c *middleware.Config) { c.RemoteTimeout = 10 * time.Second }})
+		s := newStack(t, stackOptions{guard: func(c *middleware.Config) { c.Remote.Timeout = 10 * time.Second }})
 		token, jwt := s.session("viewer")
 		s.waitReady(jwt)
 		valid, _ := expiredPool(s, 4, 0) // the clock is now 6 minutes on

@@ -28,7 +28,7 @@ func TestPolicyOutage(t *testing.T) {
 	maxWait := fetchTimeout + 2*remoteTimeout + time.Second + 500*time.Millisecond
 	s := newStack(t, stackOptions{
 		policies: &rbac.Config{MaxStaleness: maxStale, FetchTimeout: fetchTimeout},
-		guard:    func(c *middleware.Config) { c.RemoteTimeout = remoteTimeout },
+		guard:    func(c *middleware.Config) { c.Remote.Timeout = remoteTimeout },
 	})
 	token, jwt := s.session("viewer") // may read documents, may not write them
 	s.waitReady(jwt)
