@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/maypok86/otter/v2"
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/singleflight"
 
@@ -28,9 +29,9 @@ type remote struct {
 	now      func() time.Time
 	cacheTTL time.Duration
 
-	mu       sync.Mutex
-	cache    map[[32]byte]remoteEntry
-	maxCache int
+	// cache holds definite answers for cacheTTL, bounded in size; nil when
+	// the cache is off.
+	cache *otter.Cache[[32]byte, remoteEntry]
 
 	// base outlives any one request and is cancelled by close, which then
 	// waits for the calls in flight.
@@ -46,10 +47,18 @@ type remote struct {
 }
 
 type remoteEntry struct {
-	resp    *client.AuthenticateResponse
-	err     error
-	expires time.Time
+	resp *client.AuthenticateResponse
+	err  error
+	ttl  time.Duration
 }
+
+// clockOf makes the guard's clock the cache's, without the periodic
+// clean-up goroutine: expired entries are never served, and the size bound
+// evicts them.
+type clockOf func() time.Time
+
+func (c clockOf) NowNano() int64                      { return c().UnixNano() }
+func (c clockOf) Tick(time.Duration) <-chan time.Time { return nil }
 
 func newRemote(c *client.Client, cfg *Config) *remote {
 	rm := &remote{
@@ -59,8 +68,15 @@ func newRemote(c *client.Client, cfg *Config) *remote {
 		openFor:  cfg.Remote.BreakerOpenFor,
 		now:      cfg.Now,
 		cacheTTL: cfg.Remote.CacheTTL,
-		cache:    map[[32]byte]remoteEntry{},
-		maxCache: cfg.Remote.CacheSize,
+	}
+	if rm.cacheTTL > 0 {
+		rm.cache = otter.Must(&otter.Options[[32]byte, remoteEntry]{
+			MaximumSize: cfg.Remote.CacheSize,
+			ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[[32]byte, remoteEntry]) time.Duration {
+				return e.Value.ttl
+			}),
+			Clock: clockOf(cfg.Now),
+		})
 	}
 	rm.base, rm.cancel = context.WithCancel(context.Background())
 	failures := uint32(cfg.Remote.BreakerFailures)
@@ -198,47 +214,31 @@ func retryable(err error) bool {
 }
 
 func (rm *remote) cached(k [32]byte) (*client.AuthenticateResponse, error, bool) {
-	if rm.cacheTTL <= 0 {
+	if rm.cache == nil {
 		return nil, nil, false
 	}
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	e, ok := rm.cache[k]
-	if !ok {
-		return nil, nil, false
-	}
-	if !rm.now().Before(e.expires) {
-		delete(rm.cache, k)
-		return nil, nil, false
-	}
-	return e.resp, e.err, true
+	e, ok := rm.cache.GetIfPresent(k)
+	return e.resp, e.err, ok
 }
 
 // store caches definite answers only: a session, or "session invalid".
-// Outages are never cached, so recovery is immediate.
+// Outages are never cached, so recovery is immediate. An answer lives
+// cacheTTL, and never past the session's expiry.
 func (rm *remote) store(k [32]byte, resp *client.AuthenticateResponse, err error) {
-	if rm.cacheTTL <= 0 {
+	if rm.cache == nil {
 		return
 	}
 	if err != nil && !errors.Is(err, client.ErrSessionInvalid) && !errors.Is(err, client.ErrForbidden) {
 		return
 	}
-	now := rm.now()
-	exp := now.Add(rm.cacheTTL)
-	if resp != nil && resp.MemberSession.ExpiresAt != nil && resp.MemberSession.ExpiresAt.Before(exp) {
-		exp = *resp.MemberSession.ExpiresAt
+	ttl := rm.cacheTTL
+	if resp != nil && resp.MemberSession.ExpiresAt != nil {
+		ttl = min(ttl, resp.MemberSession.ExpiresAt.Sub(rm.now()))
 	}
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	// Full: drop an arbitrary entry (map order is random). Expired entries
-	// go when they are next looked up; entries live seconds anyway.
-	for ck := range rm.cache {
-		if len(rm.cache) < rm.maxCache {
-			break
-		}
-		delete(rm.cache, ck)
+	if ttl <= 0 {
+		return
 	}
-	rm.cache[k] = remoteEntry{resp: resp, err: err, expires: exp}
+	rm.cache.Set(k, remoteEntry{resp: resp, err: err, ttl: ttl})
 }
 
 // MaxRetryAfter caps how long a Retry-After from Stytch stops remote calls,
