@@ -55,6 +55,15 @@ type Config struct {
 	JWTCookie, TokenCookie string
 	// Cookies are the attributes of re-issued and cleared cookies.
 	Cookies CookieAttributes
+	// CrossOrigin protects cookie-authenticated requests with unsafe
+	// methods (POST, PUT, PATCH, DELETE, ...) from cross-site request
+	// forgery: such a request must pass its Check (Sec-Fetch-Site, then
+	// Origin against Host, then the trusted origins added with
+	// AddTrustedOrigin), else it is refused with 403 cross_origin before
+	// any verification. Requests with a Bearer credential are exempt (a
+	// browser never adds one by itself). Nil means
+	// http.NewCrossOriginProtection() with no trusted origin.
+	CrossOrigin *http.CrossOriginProtection
 	// Logger receives one Debug record per decision, Warn records for
 	// outages and Error records for answers of Stytch that fail the
 	// binding checks. Tokens, cookies and secrets are never logged. Nil
@@ -190,6 +199,9 @@ func (cfg *Config) normalize() error {
 			BearerExtractor(cfg.MaxCredentialBytes),
 			CookieExtractor(cfg.JWTCookie, cfg.TokenCookie, cfg.MaxCredentialBytes),
 		}
+	}
+	if cfg.CrossOrigin == nil {
+		cfg.CrossOrigin = http.NewCrossOriginProtection()
 	}
 	cfg.Realm = cmp.Or(cfg.Realm, DefaultRealm)
 	if strings.ContainsAny(cfg.Realm, "\"\\\r\n") {

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"reflect"
 	"sync"
 
 	"github.com/stytchguard/stytchguard/client"
@@ -49,6 +50,10 @@ type Principal struct {
 	// fields from it once, on the first FromContext.
 	shared shared
 	copied sync.Once
+
+	// typed caches CustomClaims decodings, per type.
+	claimsMu sync.Mutex
+	typed    map[reflect.Type]typedClaims
 
 	cred    Credential
 	guard   *Guard // the Guard that decided it

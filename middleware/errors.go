@@ -49,6 +49,13 @@ var (
 	ErrTenancyMismatch = &reason{code: CodeTenancyMismatch, category: ErrForbidden, also: client.ErrTenancy, msg: "session belongs to another organization"}
 	// ErrPermissionDenied: no role of the session grants the route's action.
 	ErrPermissionDenied = &reason{code: CodeForbidden, category: ErrForbidden, msg: "session may not perform this action"}
+	// ErrCrossOrigin: an unsafe method authenticated by cookies came from
+	// another origin (http.CrossOriginProtection refused it).
+	ErrCrossOrigin = &reason{code: CodeCrossOrigin, category: ErrForbidden, msg: "cross-origin request refused"}
+	// ErrInsufficientAuth: the session's latest authentication is older
+	// than the route allows (RequireRecentAuth); sign in again with a
+	// factor.
+	ErrInsufficientAuth = &reason{code: CodeInsufficientAuth, category: ErrUnauthenticated, msg: "more recent authentication required"}
 	// ErrAuthUnavailable: Stytch could not be asked.
 	ErrAuthUnavailable = &reason{code: CodeAuthUnavailable, category: ErrUnavailable, msg: "authentication service unavailable"}
 )
@@ -61,6 +68,8 @@ const (
 	CodeForbidden          = "forbidden"
 	CodeTenancyMismatch    = "tenancy_mismatch"
 	CodeAuthUnavailable    = "auth_unavailable"
+	CodeCrossOrigin        = "cross_origin"
+	CodeInsufficientAuth   = "insufficient_user_authentication"
 )
 
 type reason struct {
@@ -93,6 +102,12 @@ type Error struct {
 	Description string
 	// RetryAfter is the delay suggested with a 503 (at least one second).
 	RetryAfter time.Duration
+	// MaxAge is the step-up bound of an ErrInsufficientAuth refusal, sent
+	// as max_age in the challenge (RFC 9470).
+	MaxAge time.Duration
+	// Scope names what a 403 insufficient_scope refusal lacked: the
+	// permission ("documents:write") or the M2M scopes, space-separated.
+	Scope string
 	// Reason is the specific sentinel (ErrInvalidToken, ...).
 	Reason error
 	// Cause is the underlying error from the verifier, rbac or client
@@ -129,6 +144,12 @@ func newError(r *reason, desc string, cause error) *Error {
 		desc = r.msg
 	}
 	return &Error{Status: status, Code: r.code, Description: desc, Reason: r, Cause: cause}
+}
+
+func stepUp(maxAge time.Duration, desc string) *Error {
+	e := newError(ErrInsufficientAuth, desc, nil)
+	e.MaxAge = maxAge
+	return e
 }
 
 func unavailable(desc string, retryAfter time.Duration, cause error) *Error {
@@ -175,10 +196,20 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 		// 6750 §3.1 only advises against it for a missing one), so a client
 		// has one rule: on this challenge, sign in again. The body's code
 		// still tells missing_credentials apart.
+		if e.Code == CodeInsufficientAuth {
+			// RFC 9470: keep the session, ask for a fresher authentication.
+			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_user_authentication", error_description="`+desc+
+				`", max_age=`+strconv.FormatInt(int64(e.MaxAge/time.Second), 10))
+			break
+		}
 		h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token", error_description="`+desc+`"`)
 	case http.StatusForbidden:
 		if e.Code == CodeForbidden {
-			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_scope"`)
+			c := `Bearer realm="` + realm + `", error="insufficient_scope"`
+			if sc := quotable(e.Scope); sc != "" {
+				c += `, scope="` + sc + `"`
+			}
+			h.Set("WWW-Authenticate", c)
 		}
 	case http.StatusServiceUnavailable:
 		secs := int(e.RetryAfter.Round(time.Second) / time.Second)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -109,16 +110,17 @@ func (g *Guard) Close() error {
 // Config.GuardOPTIONS is set; every other request, OPTIONS included, is
 // guarded.
 func (g *Guard) Authenticate(next http.Handler) http.Handler {
-	return g.serve(next, false, "", "")
+	return g.serve(next, &route{})
 }
 
 // Optional authenticates when a credential is present: a request without a
 // usable session (none, malformed, forged, expired or revoked) reaches the
 // handler with no Principal (one an outer guard or NewContext stored is
-// removed), and cookies are cleared when Stytch said the session is gone. Only when Stytch is needed and unreachable does it refuse
-// with 503, so that a signed-in user is not shown a signed-out page.
+// removed), and cookies are cleared when Stytch said the session is gone.
+// Only when Stytch is needed and unreachable does it refuse with 503, so
+// that a signed-in user is not shown a signed-out page.
 func (g *Guard) Optional(next http.Handler) http.Handler {
-	return g.serve(next, true, "", "")
+	return g.serve(next, &route{optional: true})
 }
 
 // Require authenticates like Authenticate, then authorizes action on
@@ -135,12 +137,50 @@ func (g *Guard) Require(resource, action string) func(http.Handler) http.Handler
 	if resource == "" || action == "" {
 		panic("middleware: Require needs a resource and an action")
 	}
-	return func(next http.Handler) http.Handler { return g.serve(next, false, resource, action) }
+	rt := &route{resource: resource, action: action}
+	return func(next http.Handler) http.Handler { return g.serve(next, rt) }
 }
 
-// serve is the one handler behind Authenticate, Optional (optional set) and
-// Require (resource and action set).
-func (g *Guard) serve(next http.Handler, optional bool, resource, action string) http.Handler {
+// RequireRecentAuth authenticates like Authenticate, then requires that the
+// session's most recent authentication factor is younger than maxAge (RFC
+// 9470 step-up): otherwise the answer is 401 with WWW-Authenticate: Bearer
+// error="insufficient_user_authentication", max_age=N, and the cookies are
+// kept (the user signs in again with a factor, not from scratch). With
+// factorTypes, only factors of those types count (for example "totp",
+// "otp", "recovery_codes" for MFA; see RequireRecentMFA). It works on
+// local and remote decisions alike, and refuses M2M principals (no user
+// authenticated). Use it after Require on a route that needs both.
+//
+// RequireRecentAuth panics when maxAge is not positive.
+func (g *Guard) RequireRecentAuth(maxAge time.Duration, factorTypes ...string) func(http.Handler) http.Handler {
+	if maxAge <= 0 {
+		panic("middleware: RequireRecentAuth needs a positive maxAge")
+	}
+	rt := &route{recent: maxAge, factorTypes: slices.Clone(factorTypes)}
+	return func(next http.Handler) http.Handler { return g.serve(next, rt) }
+}
+
+// MFAFactorTypes returns the authentication factor types Stytch B2B uses
+// for a second factor: SMS one-time passcodes, authenticator apps and
+// recovery codes. The caller may modify the result.
+func MFAFactorTypes() []string { return []string{"otp", "totp", "recovery_codes"} }
+
+// RequireRecentMFA is RequireRecentAuth counting only MFA factors
+// (MFAFactorTypes).
+func (g *Guard) RequireRecentMFA(maxAge time.Duration) func(http.Handler) http.Handler {
+	return g.RequireRecentAuth(maxAge, MFAFactorTypes()...)
+}
+
+// route is what one guarded route asks for beyond a valid session.
+type route struct {
+	optional         bool
+	resource, action string
+	recent           time.Duration // step-up: the latest factor's maximum age
+	factorTypes      []string      // step-up: the factor types that count
+}
+
+// serve is the one handler behind every guard method.
+func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.preflight(r) {
 			next.ServeHTTP(w, r)
@@ -150,8 +190,11 @@ func (g *Guard) serve(next http.Handler, optional bool, resource, action string)
 		start := g.start(r)
 		now := g.now()
 		p, r2, err := g.authenticate(w, r, now)
-		if err == nil && resource != "" {
-			err = g.authorize(w, r, p, resource, action, now)
+		if err == nil && rt.resource != "" {
+			err = g.authorize(w, r, p, rt.resource, rt.action, now)
+		}
+		if err == nil && rt.recent > 0 {
+			err = g.recentEnough(p, rt, now)
 		}
 		if (err != nil || p.Source != SourceLocal) && setsCookies(w) {
 			// A response that sets or clears the session cookies is never
@@ -160,9 +203,9 @@ func (g *Guard) serve(next http.Handler, optional bool, resource, action string)
 		}
 		switch {
 		case err == nil:
-			g.decided(r, start, p, resource, action, nil, false)
+			g.decided(r, start, p, rt.resource, rt.action, nil, false)
 			next.ServeHTTP(w, r2)
-		case optional && !errors.Is(err, ErrUnavailable):
+		case rt.optional && !errors.Is(err, ErrUnavailable):
 			// Optional goes on anonymously, except when Stytch is needed
 			// and down: answering as if signed out would log the user out
 			// of the page. No principal means none: one an outer guard or
@@ -170,10 +213,38 @@ func (g *Guard) serve(next http.Handler, optional bool, resource, action string)
 			g.decided(r, start, nil, "", "", err, true)
 			next.ServeHTTP(w, withoutPrincipal(r))
 		default:
-			g.decided(r, start, p, resource, action, err, false)
+			g.decided(r, start, p, rt.resource, rt.action, err, false)
 			g.cfg.ErrorHandler(w, r, err)
 		}
 	})
+}
+
+// recentEnough is the step-up check of RequireRecentAuth.
+func (g *Guard) recentEnough(p *Principal, rt *route, now time.Time) error {
+	s := p.session()
+	if s == nil {
+		return stepUp(rt.recent, "no user authentication")
+	}
+	if now.IsZero() || p.Source != SourceLocal {
+		now = g.cfg.Now()
+	}
+	var latest time.Time
+	for i := range s.AuthenticationFactors {
+		f := &s.AuthenticationFactors[i]
+		if len(rt.factorTypes) > 0 && !slices.Contains(rt.factorTypes, f.Type) {
+			continue
+		}
+		if f.LastAuthenticatedAt != nil && f.LastAuthenticatedAt.After(latest) {
+			latest = *f.LastAuthenticatedAt
+		}
+	}
+	if latest.IsZero() {
+		return stepUp(rt.recent, "no qualifying authentication factor")
+	}
+	if now.Sub(latest) > rt.recent {
+		return stepUp(rt.recent, "authentication is too old")
+	}
+	return nil
 }
 
 // now reads the clock once for the verifier and the policy cache when they
@@ -209,6 +280,13 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, now time.Ti
 	cred, err := g.extract(r)
 	if err != nil {
 		return nil, r, err
+	}
+	if cred.FromCookies {
+		// A browser sends cookies with cross-site requests too: an unsafe
+		// method authenticated by them must come from a trusted origin.
+		if err := g.crossOrigin(r); err != nil {
+			return nil, r, err
+		}
 	}
 	pc, ctx := newPrincipal(r.Context())
 	if err := g.decide(w, r.Context(), cred, &pc.p, now); err != nil {
@@ -291,7 +369,7 @@ func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Cr
 
 // remoteError maps a remote failure to the Guard's errors: a definite "no"
 // is 401 (cookies cleared), an outage is 503 (cookies kept).
-func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, err error) error {
+func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, err error) *Error {
 	switch {
 	case errors.Is(err, client.ErrSessionInvalid):
 		if cred.FromCookies {
@@ -349,7 +427,9 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 		p.check = check
 		// Tenancy was checked above: a refusal here is a permission.
 		if err := ix.Authorize(sess.OrganizationID, sess.Roles, &p.check); err != nil {
-			return newError(ErrPermissionDenied, "", err)
+			e := newError(ErrPermissionDenied, "", err)
+			e.Scope = resource + ":" + action
+			return e
 		}
 		p.index, p.verdict = ix, nil
 		return nil
@@ -364,7 +444,11 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 	}
 	resp, _, rerr := g.remote.authenticate(r.Context(), params)
 	if rerr != nil {
-		return g.remoteError(w, cred, rerr)
+		err := g.remoteError(w, cred, rerr)
+		if errors.Is(err, ErrPermissionDenied) {
+			err.Scope = resource + ":" + action
+		}
+		return err
 	}
 	p.index, p.verdict, p.Source = nil, resp.Verdict, SourceRemote
 	if p.verdict == nil {
