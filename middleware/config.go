@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/rbac"
 	"github.com/stytchguard/stytchguard/verifier"
@@ -110,6 +113,14 @@ type Config struct {
 	// OnDecision receives every decision, for metrics. Nil means none. It is
 	// called synchronously on the request goroutine.
 	OnDecision func(Decision)
+	// TracerProvider makes the spans of decisions and remote calls. Nil
+	// means the otel global provider; a decision then gets a span only
+	// under a recording request span (an SDK installed and the request
+	// sampled), so an untraced request pays one context lookup.
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the guard's metrics. Nil means the otel global
+	// provider.
+	MeterProvider metric.MeterProvider
 
 	// Client, Verifier and Policies let several Guards share one client,
 	// verifier or policy cache. Nil means the Guard builds its own and closes

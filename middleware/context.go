@@ -92,6 +92,14 @@ func (p *Principal) session() *client.MemberSession {
 	return p.MemberSession
 }
 
+// m2mClaims is the M2M client's claims the guard decides with.
+func (p *Principal) m2mClaims() *client.M2MClaims {
+	if p.guard != nil {
+		return p.shared.m2m
+	}
+	return p.M2M
+}
+
 // Verdict returns the verdict of the last guard that authorized the request,
 // with every granting role, or false when no guard has run. The verdict is
 // the caller's own copy. A local verdict is computed when asked for, so

@@ -6,7 +6,21 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
+
+// Subject is the kind of subject decided: "member", "client" (an M2M
+// client) or "" when none was.
+func (d Decision) Subject() string {
+	switch {
+	case d.ClientID != "":
+		return "client"
+	case d.MemberID != "":
+		return "member"
+	}
+	return ""
+}
 
 // Decision describes one decision of a Guard, for logs and metrics. It never
 // holds a credential.
@@ -28,6 +42,10 @@ type Decision struct {
 	// MemberID, OrganizationID and SessionID identify the session, when
 	// known.
 	MemberID, OrganizationID, SessionID string
+	// ClientID identifies the M2M client when the subject was a machine
+	// client; empty for a member session. The subject kind is "client"
+	// when it is set, "member" when MemberID is.
+	ClientID string
 	// Resource and Action are the guard's, empty for Authenticate/Optional.
 	Resource, Action string
 	// Latency is the time the Guard spent deciding.
@@ -47,23 +65,45 @@ func (g *Guard) start(r *http.Request) time.Time {
 	return time.Time{}
 }
 
-// decided reports a decision when observed. err is the refusal, or, with
-// anonymous set, the reason an Optional request went on without a session.
-func (g *Guard) decided(r *http.Request, start time.Time, p *Principal, resource, action string, err error, anonymous bool) {
-	if start.IsZero() {
+// decided counts a decision, and reports it when observed (OnDecision, the
+// Debug log, a decision span). err is the refusal, or, with anonymous set,
+// the reason an Optional request went on without a session.
+func (g *Guard) decided(r *http.Request, start time.Time, span trace.Span, p *Principal, rt *route, err error, anonymous bool) {
+	outcome := outcomeAllow
+	switch {
+	case anonymous:
+		outcome = outcomeAnonymous
+	case err != nil:
+		outcome = outcomeRefuse
+	}
+	source, subject := sourceNone, subjectNone
+	if p != nil && !anonymous {
+		source = sourceIndex(p.Source)
+		subject = subjectMember
+		if p.shared.m2m != nil || p.guard == nil && p.M2M != nil {
+			subject = subjectClient
+		}
+	}
+	g.tel.count(r.Context(), outcome, source, subject)
+	if start.IsZero() && span == nil {
 		return
 	}
 	d := Decision{
 		Method: r.Method, Path: r.URL.Path,
 		Allowed:  err == nil && p != nil,
-		Resource: resource, Action: action,
-		Latency: time.Since(start),
-		Err:     err,
+		Resource: rt.resource, Action: rt.action,
+		Err: err,
 	}
-	if p != nil {
+	if !start.IsZero() {
+		d.Latency = time.Since(start)
+	}
+	if p != nil && !anonymous {
 		d.Source = p.Source
 		if s := p.session(); s != nil {
 			d.MemberID, d.OrganizationID, d.SessionID = s.MemberID, s.OrganizationID, s.MemberSessionID
+		}
+		if m := p.m2mClaims(); m != nil {
+			d.ClientID = m.ClientID
 		}
 	}
 	var e *Error
@@ -72,6 +112,12 @@ func (g *Guard) decided(r *http.Request, start time.Time, p *Principal, resource
 		if !anonymous {
 			d.Status = e.Status
 		}
+	}
+	if span != nil {
+		g.tel.annotate(span, &d, outcome, source, subject)
+	}
+	if start.IsZero() {
+		return
 	}
 	if g.cfg.OnDecision != nil {
 		g.cfg.OnDecision(d)
@@ -94,7 +140,9 @@ func (g *Guard) log(ctx context.Context, d Decision) {
 		slog.Int("status", d.Status),
 		slog.String("code", d.Code),
 		slog.String("source", string(d.Source)),
+		slog.String("subject", d.Subject()),
 		slog.String("member_id", d.MemberID),
+		slog.String("client_id", d.ClientID),
 		slog.String("organization_id", d.OrganizationID),
 		slog.String("resource", d.Resource),
 		slog.String("action", d.Action),

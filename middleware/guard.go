@@ -24,6 +24,7 @@ type Guard struct {
 	verifier *verifier.Verifier
 	policies *rbac.Cache
 	remote   *remote
+	tel      *telemetry
 
 	// ownVerifier, ownPolicies: the Guard built them, on cfg.Now.
 	ownVerifier, ownPolicies bool
@@ -83,7 +84,13 @@ func New(cfg Config) (*Guard, error) {
 		}
 		g.verifier, g.ownVerifier = v, true
 	}
-	g.remote = newRemote(g.client, &g.cfg)
+	tel, err := newTelemetry(&g.cfg, g)
+	if err != nil {
+		g.closeOwned()
+		return nil, err
+	}
+	g.tel = tel
+	g.remote = newRemote(g.client, &g.cfg, tel)
 	return g, nil
 }
 
@@ -91,6 +98,12 @@ func New(cfg Config) (*Guard, error) {
 // built (not shared ones) and waits for in-flight remote calls to end.
 func (g *Guard) Close() error {
 	g.remote.close()
+	errs := []error{g.tel.close()}
+	return errors.Join(append(errs, g.closeOwned())...)
+}
+
+// closeOwned closes what the Guard built.
+func (g *Guard) closeOwned() error {
 	var errs []error
 	if g.ownVerifier {
 		errs = append(errs, g.verifier.Close())
@@ -187,6 +200,7 @@ func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 			return
 		}
 		varyOnCredentials(w.Header())
+		r, span := g.tel.startDecision(r)
 		start := g.start(r)
 		now := g.now()
 		p, r2, err := g.authenticate(w, r, now)
@@ -203,17 +217,17 @@ func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 		}
 		switch {
 		case err == nil:
-			g.decided(r, start, p, rt.resource, rt.action, nil, false)
+			g.decided(r, start, span, p, rt, nil, false)
 			next.ServeHTTP(w, r2)
 		case rt.optional && !errors.Is(err, ErrUnavailable):
 			// Optional goes on anonymously, except when Stytch is needed
 			// and down: answering as if signed out would log the user out
 			// of the page. No principal means none: one an outer guard or
 			// NewContext stored is removed.
-			g.decided(r, start, nil, "", "", err, true)
+			g.decided(r, start, span, p, rt, err, true)
 			next.ServeHTTP(w, withoutPrincipal(r))
 		default:
-			g.decided(r, start, p, rt.resource, rt.action, err, false)
+			g.decided(r, start, span, p, rt, err, false)
 			g.cfg.ErrorHandler(w, r, err)
 		}
 	})
@@ -348,7 +362,7 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 }
 
 func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams, p *Principal) error {
-	resp, fromCache, err := g.remote.authenticate(ctx, params)
+	resp, fromCache, err := g.remote.authenticate(ctx, params, nil)
 	if err != nil {
 		return g.remoteError(w, cred, err)
 	}
@@ -442,7 +456,7 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 	if cred.SessionJWT == "" {
 		params.SessionToken = cred.SessionToken
 	}
-	resp, _, rerr := g.remote.authenticate(r.Context(), params)
+	resp, _, rerr := g.remote.authenticate(r.Context(), params, nil)
 	if rerr != nil {
 		err := g.remoteError(w, cred, rerr)
 		if errors.Is(err, ErrPermissionDenied) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/stytchguard/stytchguard/client"
@@ -28,6 +29,7 @@ type remote struct {
 	openFor  time.Duration
 	now      func() time.Time
 	cacheTTL time.Duration
+	tel      *telemetry
 
 	// cache holds definite answers for cacheTTL, bounded in size; nil when
 	// the cache is off.
@@ -60,9 +62,10 @@ type clockOf func() time.Time
 func (c clockOf) NowNano() int64                      { return c().UnixNano() }
 func (c clockOf) Tick(time.Duration) <-chan time.Time { return nil }
 
-func newRemote(c *client.Client, cfg *Config) *remote {
+func newRemote(c *client.Client, cfg *Config, tel *telemetry) *remote {
 	rm := &remote{
 		c:        c,
+		tel:      tel,
 		timeout:  cfg.Remote.Timeout,
 		sem:      make(chan struct{}, cfg.Remote.MaxConcurrent),
 		openFor:  cfg.Remote.BreakerOpenFor,
@@ -113,48 +116,76 @@ func remoteKey(p *client.AuthenticateParams) [32]byte {
 	return sha256.Sum256(b)
 }
 
-// authenticate returns Stytch's answer for p and whether it came from the
-// short cache. Errors: *client.Error / *client.TransportError from the
-// client, gobreaker.ErrOpenState or ErrTooManyRequests when the breaker
-// refuses, ctx.Err() when the caller gave up.
-func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams) (*client.AuthenticateResponse, bool, error) {
+// binder checks that an answer is about what was asked (see
+// verifier.BindAnswer) before it is used, cached or shared.
+type binder func(*client.AuthenticateResponse) error
+
+// flight is the outcome of one remote call, shared by its waiters.
+type flight struct {
+	resp *client.AuthenticateResponse
+	// span is the remote call's span, linked from the decision spans of
+	// the requests that waited on it.
+	span trace.SpanContext
+	// parent is the span of the request that made the call.
+	parent trace.SpanID
+}
+
+// authenticate returns Stytch's answer for p, bound by bind, and whether it
+// came from the short cache. Errors: *client.Error / *client.TransportError
+// from the client, gobreaker.ErrOpenState or ErrTooManyRequests when the
+// breaker refuses, bind's error, ctx.Err() when the caller gave up.
+//
+// The call runs detached from any one caller, so that it serves every
+// waiter, but keeps the first caller's context values: its span is that
+// request's child, and the others link to it.
+func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams, bind binder) (*client.AuthenticateResponse, bool, error) {
 	k := remoteKey(p)
 	if resp, err, ok := rm.cached(k); ok {
+		rm.tel.cacheLookup(ctx, cacheRemote, true)
 		return resp, true, err
 	}
+	rm.tel.cacheLookup(ctx, cacheRemote, false)
 	ch := rm.group.DoChan(string(k[:]), func() (any, error) {
 		// A call that just finished may have filled the cache between the
 		// check above and this flight.
 		if resp, err, ok := rm.cached(k); ok {
-			return resp, err
+			return flight{resp: resp}, err
 		}
-		// Detached from any one caller: the result serves every waiter.
 		rm.life.Lock()
 		if rm.closed {
 			rm.life.Unlock()
-			return nil, errClosed
+			return flight{}, errClosed
 		}
 		rm.wg.Add(1)
 		rm.life.Unlock()
 		defer rm.wg.Done()
-		resp, err := rm.call(rm.base, p)
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		defer context.AfterFunc(rm.base, cancel)()
+		fctx, span := rm.tel.startRemote(fctx, p)
+		start := time.Now()
+		resp, err := rm.call(fctx, p, bind)
+		rm.tel.endRemote(fctx, span, start, err)
 		rm.store(k, resp, err)
-		return resp, err
+		return flight{resp: resp, span: span.SpanContext(), parent: trace.SpanFromContext(ctx).SpanContext().SpanID()}, err
 	})
 	select {
 	case res := <-ch:
-		resp, _ := res.Val.(*client.AuthenticateResponse)
-		return resp, false, res.Err
+		f, _ := res.Val.(flight)
+		if res.Shared {
+			rm.tel.linkRemote(ctx, f)
+		}
+		return f.resp, false, res.Err
 	case <-ctx.Done():
 		return nil, false, ctx.Err()
 	}
 }
 
-func (rm *remote) call(ctx context.Context, p *client.AuthenticateParams) (*client.AuthenticateResponse, error) {
+func (rm *remote) call(ctx context.Context, p *client.AuthenticateParams, bind binder) (*client.AuthenticateResponse, error) {
 	if d := time.Until(time.Unix(0, rm.notBefore.Load())); d > 0 {
 		return nil, &retryLaterError{wait: d}
 	}
-	resp, err := rm.guarded(ctx, p)
+	resp, err := rm.guarded(ctx, p, bind)
 	if d, ok := client.RetryAfter(err); ok && errors.Is(err, client.ErrUnavailable) {
 		d = min(d, MaxRetryAfter)
 		until := time.Now().Add(d).UnixNano()
@@ -178,7 +209,7 @@ func (e *retryLaterError) Error() string {
 // Is reports that the wait is an outage answer.
 func (e *retryLaterError) Is(target error) bool { return target == client.ErrUnavailable }
 
-func (rm *remote) guarded(ctx context.Context, p *client.AuthenticateParams) (*client.AuthenticateResponse, error) {
+func (rm *remote) guarded(ctx context.Context, p *client.AuthenticateParams, bind binder) (*client.AuthenticateResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*rm.timeout+time.Second)
 	defer cancel()
 	select {
@@ -192,6 +223,13 @@ func (rm *remote) guarded(ctx context.Context, p *client.AuthenticateParams) (*c
 		if err != nil && retryable(err) && ctx.Err() == nil {
 			resp, err = rm.once(ctx, p)
 		}
+		if err == nil && bind != nil {
+			// An answer about something else is an upstream fault: it
+			// counts against the breaker and is never cached.
+			if berr := bind(resp); berr != nil {
+				return nil, berr
+			}
+		}
 		return resp, err
 	})
 }
@@ -200,6 +238,23 @@ func (rm *remote) once(ctx context.Context, p *client.AuthenticateParams) (*clie
 	ctx, cancel := context.WithTimeout(ctx, rm.timeout)
 	defer cancel()
 	return rm.c.Sessions.Authenticate(ctx, p)
+}
+
+// remoteOutcome names the outcome of a remote call for metrics and spans.
+func remoteOutcome(err error) string {
+	switch {
+	case err == nil:
+		return "success"
+	case errors.Is(err, client.ErrSessionInvalid):
+		return "session_invalid"
+	case errors.Is(err, client.ErrForbidden):
+		return "forbidden"
+	case errors.Is(err, errUnbound):
+		return "unbound"
+	case errors.Is(err, client.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return "unavailable"
+	}
+	return "error"
 }
 
 // retryable: 5xx and timeouts are retried once; 429 is not (Stytch said when
@@ -270,3 +325,6 @@ func (rm *remote) retryAfter(err error) time.Duration {
 	}
 	return time.Second
 }
+
+// errUnbound is the category of answers that fail the binding checks.
+var errUnbound = errors.New("middleware: answer not bound to the credential sent")

@@ -1,0 +1,201 @@
+package middleware_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+// telemetryEnv is an env whose guard reports to in-memory recorders.
+func telemetryEnv(t *testing.T) (*env, *tracetest.SpanRecorder, *sdktrace.TracerProvider, *sdkmetric.ManualReader) {
+	t.Helper()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
+	e := newEnv(t, func(c *middleware.Config) { c.TracerProvider, c.MeterProvider = tp, mp })
+	return e, rec, tp, reader
+}
+
+// TestTracingSpans: one decision span per request under the request's
+// span; one remote span for a coalesced call, child of the request that
+// made it, linked from the others; no credential in any attribute.
+func TestTracingSpans(t *testing.T) {
+	e, rec, tp, _ := telemetryEnv(t)
+	tok, jwt := e.session(orgAcme, "member-test-traced", "viewer")
+	e.warm(jwt)
+	rec.Reset()
+	server := tp.Tracer("test-server")
+	traced := func(h http.Handler, r *http.Request) {
+		ctx, span := server.Start(r.Context(), "GET /documents")
+		do(h, r.WithContext(ctx))
+		span.End()
+	}
+	h := e.g.Require("documents", "read")(okHandler())
+
+	// A local decision.
+	traced(h, req("GET", "/", bearer(jwt)))
+	spans := rec.Ended()
+	if len(spans) != 2 || spans[0].Name() != "stytchguard.decide" || spans[0].Parent().SpanID() != spans[1].SpanContext().SpanID() {
+		t.Fatalf("local: %d spans %v", len(spans), names(spans))
+	}
+	want := map[string]string{"stytchguard.outcome": "allow", "stytchguard.source": "local", "stytchguard.subject": "member",
+		"stytchguard.resource": "documents", "stytchguard.action": "read"}
+	if got := attrs(spans[0].Attributes()); !contains(got, want) {
+		t.Fatalf("local attributes %v", got)
+	}
+
+	// A herd on one opaque token: one remote call, kept in flight by a
+	// slow Stytch while the others arrive.
+	rec.Reset()
+	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Latency: 200 * time.Millisecond, Times: 1})
+	const n = 8
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { traced(h, req("GET", "/", bearer(tok))) })
+	}
+	wg.Wait()
+	var remote []sdktrace.ReadOnlySpan
+	decisions := map[string]sdktrace.ReadOnlySpan{}
+	for _, s := range rec.Ended() {
+		switch s.Name() {
+		case "stytchguard.remote.authenticate":
+			remote = append(remote, s)
+		case "stytchguard.decide":
+			decisions[s.SpanContext().SpanID().String()] = s
+		}
+	}
+	if e.srv.Calls(stytchtest.EndpointAuthenticate) != 1 || len(remote) != 1 || len(decisions) != n {
+		t.Fatalf("calls %d, remote spans %d, decision spans %d", e.srv.Calls(stytchtest.EndpointAuthenticate), len(remote), len(decisions))
+	}
+	parent, ok := decisions[remote[0].Parent().SpanID().String()]
+	if !ok {
+		t.Fatal("the remote span's parent is no decision span")
+	}
+	linked := 0
+	for id, d := range decisions {
+		if id == parent.SpanContext().SpanID().String() {
+			continue
+		}
+		for _, l := range d.Links() {
+			if l.SpanContext.SpanID() == remote[0].SpanContext().SpanID() {
+				linked++
+			}
+		}
+	}
+	// Waiters that arrived after the call ended were served by the short
+	// cache and have nothing to link; most arrive during the 200 ms.
+	if linked == 0 {
+		t.Fatal("no waiter links to the coalesced remote call")
+	}
+	for _, s := range rec.Ended() {
+		for _, a := range s.Attributes() {
+			noSecretIn(t, "span attribute "+string(a.Key), a.Value.Emit(), tok, jwt, e.srv.Secret)
+		}
+		noSecretIn(t, "span name", s.Name(), tok, jwt)
+	}
+}
+
+// TestMetrics: decisions by outcome, source and subject; remote calls;
+// cache lookups; JWKS age and breaker state.
+func TestMetrics(t *testing.T) {
+	e, _, _, reader := telemetryEnv(t)
+	tok, jwt := e.session(orgAcme, "member-test-metrics", "viewer")
+	e.warm(jwt)
+	h := e.g.Require("documents", "read")(okHandler())
+	do(h, req("GET", "/", bearer(jwt)))
+	do(h, req("GET", "/", bearer(tok)))
+	do(h, req("GET", "/", bearer(tok)))
+	do(h, req("GET", "/"))
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	var remoteCalls uint64
+	var gauges []string
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != "github.com/stytchguard/stytchguard/middleware" {
+			continue
+		}
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					got[m.Name+" "+setString(p.Attributes)] += p.Value
+				}
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					remoteCalls += p.Count
+				}
+			case metricdata.Gauge[float64], metricdata.Gauge[int64]:
+				gauges = append(gauges, m.Name)
+			}
+		}
+	}
+	for k, v := range map[string]int64{
+		"stytchguard.decisions outcome=allow source=local subject=member":  2, // warm's request and the JWT
+		"stytchguard.decisions outcome=allow source=remote subject=member": 1,
+		"stytchguard.decisions outcome=allow source=cache subject=member":  1,
+		"stytchguard.decisions outcome=refuse source=none subject=none":    1,
+		"stytchguard.cache.lookups cache=remote result=miss":               1,
+		"stytchguard.cache.lookups cache=remote result=hit":                1,
+	} {
+		if got[k] != v {
+			t.Errorf("%s = %d, want %d (all: %v)", k, got[k], v, got)
+		}
+	}
+	if remoteCalls != 1 {
+		t.Errorf("remote duration count %d", remoteCalls)
+	}
+	if strings.Join(gauges, ",") != "stytchguard.jwks.age,stytchguard.remote.breaker.state" &&
+		strings.Join(gauges, ",") != "stytchguard.remote.breaker.state,stytchguard.jwks.age" {
+		t.Errorf("gauges %v", gauges)
+	}
+}
+
+func setString(s attribute.Set) string {
+	var parts []string
+	for _, kv := range s.ToSlice() {
+		parts = append(parts, strings.TrimPrefix(string(kv.Key), "stytchguard.")+"="+kv.Value.Emit())
+	}
+	return strings.Join(parts, " ")
+}
+
+func names(spans []sdktrace.ReadOnlySpan) []string {
+	var out []string
+	for _, s := range spans {
+		out = append(out, s.Name())
+	}
+	return out
+}
+
+func attrs(kvs []attribute.KeyValue) map[string]string {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		out[string(kv.Key)] = kv.Value.Emit()
+	}
+	return out
+}
+
+func contains(got, want map[string]string) bool {
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
+}
