@@ -135,7 +135,17 @@ var fidIDFormats = map[string]*regexp.Regexp{
 	"member_session_id": reID("session"),
 	"email_id":          reID("email"),
 	"kid":               reID("jwk"),
-	"sub":               reID("member"),
+	"client_id":         reID("m2m-client"),
+}
+
+// fidSubjects are the kinds of JWT subject: a member (session JWTs) or an
+// M2M client (access tokens, §8.3).
+var fidSubjects = []*regexp.Regexp{reID("member"), reID("m2m-client")}
+
+// fidIDKind returns the kind of an id ("member" of "member-test-…").
+func fidIDKind(id string) string {
+	kind, _, _ := strings.Cut(id, "-test-")
+	return kind
 }
 
 // fidFreeForm are objects with arbitrary keys: only their JSON type is
@@ -213,6 +223,14 @@ func (c *fidShape) format(side, path, key string, v any) {
 		if !reID("session").MatchString(s) {
 			c.fail(path, "%s session claim id %q, want session-test-<uuid>", side, s)
 		}
+	case key == "sub":
+		if !fidSubjects[0].MatchString(s) && !fidSubjects[1].MatchString(s) {
+			c.fail(path, "%s sub %q, want member-test-<uuid> or m2m-client-test-<uuid>", side, s)
+		}
+	case key == "access_token":
+		if !fidReJWT.MatchString(s) {
+			c.fail(path, "%s access_token is not three base64url segments", side)
+		}
 	case key == "request_id":
 		if !reRequestID.MatchString(s) {
 			c.fail(path, "%s request_id %q, want request-id-test-<uuid v4>", side, s)
@@ -233,7 +251,7 @@ func (c *fidShape) format(side, path, key string, v any) {
 		if s != "" && !fidReJWT.MatchString(s) {
 			c.fail(path, "%s session_jwt is not three base64url segments", side)
 		}
-	case key == "error_url":
+	case key == "error_url" || key == "error_uri":
 		if !strings.HasPrefix(s, "https://stytch.com/docs/") {
 			c.fail(path, "%s error_url %q, want a https://stytch.com/docs/ URL", side, s)
 		}
@@ -264,6 +282,10 @@ func (c *fidShape) compare(path, key string, want, got any) {
 			if (w == "") != (got.(string) == "") {
 				c.fail(path, "%s is %q, fixture has %q", key, fidShort(got.(string)), fidShort(w))
 			}
+		}
+		// A subject is of the fixture's kind: a member stays a member.
+		if key == "sub" && fidIDKind(w) != fidIDKind(got.(string)) {
+			c.fail(path, "sub %q is not of the fixture's kind %q", fidShort(got.(string)), fidIDKind(w))
 		}
 	case map[string]any:
 		if fidFreeForm[key] {
@@ -409,6 +431,9 @@ func fidMatchError(t *testing.T, r fidResponse, fixture string) {
 	want := fidObject(t, "errors/"+fixture)
 	if r.body["error_type"] != want["error_type"] {
 		t.Errorf("error_type %v, want %v", r.body["error_type"], want["error_type"])
+	}
+	if r.body["error"] != want["error"] { // the OAuth 2.0 shape (§8.2)
+		t.Errorf("error %v, want %v", r.body["error"], want["error"])
 	}
 }
 

@@ -238,3 +238,62 @@ type orgPolicyResponse struct {
 	meta
 	OrgPolicy client.OrgPolicy `json:"org_policy"`
 }
+
+// wireOAuth2Error is the error body of the M2M token endpoint (§8.2).
+type wireOAuth2Error struct {
+	StatusCode       int    `json:"status_code"`
+	RequestID        string `json:"request_id"`
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorURI         string `json:"error_uri"`
+}
+
+type m2mTokenResponse struct {
+	meta
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+}
+
+// wireM2MClient is the M2M client object (§8.5).
+type wireM2MClient struct {
+	ClientID                 string         `json:"client_id"`
+	ClientName               string         `json:"client_name"`
+	ClientDescription        string         `json:"client_description"`
+	Status                   string         `json:"status"`
+	Scopes                   []string       `json:"scopes"`
+	ClientSecretLastFour     string         `json:"client_secret_last_four"`
+	TrustedMetadata          map[string]any `json:"trusted_metadata"`
+	NextClientSecretLastFour *string        `json:"next_client_secret_last_four"`
+}
+
+type wireM2MClientWithSecret struct {
+	wireM2MClient
+	ClientSecret string `json:"client_secret"`
+}
+
+type m2mClientSecretResponse struct {
+	meta
+	M2MClient wireM2MClientWithSecret `json:"m2m_client"`
+}
+
+type m2mClientResponse struct {
+	meta
+	M2MClient wireM2MClient `json:"m2m_client"`
+}
+
+type m2mDeleteResponse struct {
+	meta
+	ClientID string `json:"client_id"`
+}
+
+type wireResultsMetadata struct {
+	Total      int     `json:"total"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+type m2mSearchResponse struct {
+	meta
+	M2MClients      []wireM2MClient     `json:"m2m_clients"`
+	ResultsMetadata wireResultsMetadata `json:"results_metadata"`
+}
