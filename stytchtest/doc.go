@@ -36,7 +36,12 @@
 // request_id "request-id-test-<uuid>" and a status_code equal to the HTTP
 // status; errors have the API's body {status_code, request_id, error_type,
 // error_message, error_url}. Responses contain every key the API sends,
-// empty or not. Timestamps are RFC 3339 UTC with whole seconds; ids look
+// empty or not: the Organization, Member and MemberSession objects carry
+// every key the official Go and Node SDKs declare, with a fresh project's
+// values ([] and {} for empty lists and maps, null for an absent SCIM
+// connection or member lock, "NOT_ALLOWED" and "ALL_ALLOWED" where the docs
+// name those defaults), and every authentication factor carries
+// sequence_order "PRIMARY" as the docs' sample does. Timestamps are RFC 3339 UTC with whole seconds; ids look
 // like "member-test-<uuid>"; session tokens are 44 base64url characters.
 //
 // # Tokens
