@@ -36,6 +36,16 @@ const (
 	PathJWKSPrefix      = "/v1/b2b/sessions/jwks/"
 	PathPolicy          = "/v1/b2b/rbac/policy"
 	PathOrgPolicyPrefix = "/v1/b2b/rbac/organizations/"
+
+	// PathPublicPrefix and PathOAuth2TokenSuffix frame the M2M token
+	// endpoint, POST /v1/public/{project_id}/oauth2/token.
+	PathPublicPrefix      = "/v1/public/"
+	PathOAuth2TokenSuffix = "/oauth2/token"
+	// PathM2MClients is the M2M clients collection; a client is
+	// PathM2MClients + "/" + client_id.
+	PathM2MClients = "/v1/m2m/clients"
+	// PathM2MClientsSearch searches the M2M clients.
+	PathM2MClientsSearch = "/v1/m2m/clients/search"
 )
 
 // MaxResponseBytes caps how much of a response body the client reads.
@@ -61,13 +71,15 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// Client calls the Stytch B2B sessions and RBAC APIs. It is safe for
+// Client calls the Stytch B2B sessions, RBAC and M2M APIs. It is safe for
 // concurrent use.
 type Client struct {
 	// Sessions holds the session endpoints.
 	Sessions *Sessions
 	// RBAC holds the RBAC policy endpoints.
 	RBAC *RBAC
+	// M2M holds the M2M token endpoint and the M2M clients API.
+	M2M *M2M
 
 	projectID string
 	baseURL   string
@@ -101,6 +113,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.Sessions = &Sessions{c: c}
 	c.RBAC = &RBAC{c: c}
+	c.M2M = &M2M{c: c, Clients: &M2MClients{c: c}}
 	return c, nil
 }
 
@@ -135,7 +148,8 @@ func basicAuth(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
-// do sends one request and decodes a 200/201 JSON body into out.
+// do sends one request authenticated with the project credentials and
+// decodes a 200/201 JSON body into out.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any, header http.Header, out any) error {
 	var rd io.Reader = http.NoBody
 	if body != nil {
@@ -155,13 +169,22 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	req.Header.Set("Authorization", c.authz)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", UserAgent)
 	for k, vs := range header {
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}
 	}
+	return c.roundTrip(req, path, decodeError, out)
+}
+
+// roundTrip sends req (adding the headers every request carries), reads the
+// body through the size cap, and decodes a 200/201 JSON body into out; any
+// other status goes through decodeErr. path names the endpoint in a
+// TransportError.
+func (c *Client) roundTrip(req *http.Request, path string, decodeErr func(*http.Response, []byte) error, out any) error {
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", UserAgent)
+	method := req.Method
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return &TransportError{Method: method, Path: path, Err: scrubURLError(err)}
@@ -175,7 +198,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return noAnswerError(resp, "response body exceeds the size cap")
 	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		return decodeError(resp, data)
+		return decodeErr(resp, data)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return noAnswerError(resp, "response body is not valid JSON")

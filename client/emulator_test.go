@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
@@ -338,4 +340,109 @@ func TestJWKThumbprintUnderBothNames(t *testing.T) {
 			t.Fatalf("%s: %+v %v", doc, k, err)
 		}
 	}
+}
+
+func TestEmulatorM2M(t *testing.T) {
+	srv, c := emulator(t)
+	ctx := context.Background()
+	id, secret, err := srv.NewM2MClient(stytchtest.M2MClientSpec{Scopes: []string{"read:documents", "write:documents"},
+		CustomClaims: map[string]any{"organization_id": "organization-test-acme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("token", func(t *testing.T) {
+		tok, err := c.M2M.Token(ctx, &client.M2MTokenParams{ClientID: id, ClientSecret: secret, Scopes: []string{"write:documents"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.TokenType != "bearer" || tok.ExpiresIn != client.M2MTokenLifetime || tok.StatusCode != 200 || !strings.HasPrefix(tok.RequestID, "request-id-test-") {
+			t.Fatalf("response = %+v", tok)
+		}
+		jwks, err := c.Sessions.GetJWKS(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims := jwt.MapClaims{}
+		_, err = jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience(srv.ProjectID), jwt.WithIssuer(srv.Issuer()),
+			jwt.WithExpirationRequired()).ParseWithClaims(tok.AccessToken, claims, func(tk *jwt.Token) (any, error) {
+			for _, k := range jwks.Keys {
+				if k.KeyID == tk.Header["kid"] {
+					return jwksKey(t, k), nil
+				}
+			}
+			return nil, errors.New("unknown kid")
+		})
+		if err != nil {
+			t.Fatalf("access token does not verify: %v", err)
+		}
+		if claims["sub"] != id || claims["scope"] != "write:documents" || claims["organization_id"] != "organization-test-acme" {
+			t.Errorf("claims = %v", claims)
+		}
+		if _, ok := claims["https://stytch.com/session"]; ok {
+			t.Error("an M2M token carries a session claim")
+		}
+	})
+	t.Run("error categories", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			params client.M2MTokenParams
+			want   error
+			typ    string
+		}{
+			{"wrong secret", client.M2MTokenParams{ClientID: id, ClientSecret: secret + "x"}, client.ErrInvalidClient, client.ErrorTypeInvalidClient},
+			{"unknown client", client.M2MTokenParams{ClientID: "m2m-client-test-nobody", ClientSecret: secret}, client.ErrInvalidClient, client.ErrorTypeInvalidClient},
+			{"scope not held", client.M2MTokenParams{ClientID: id, ClientSecret: secret, Scopes: []string{"admin:*"}}, client.ErrBadRequest, client.ErrorTypeInvalidScope},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := c.M2M.Token(ctx, &tc.params)
+				var e *client.Error
+				if !errors.As(err, &e) || e.ErrorType != tc.typ || e.ErrorMessage == "" || !strings.HasPrefix(e.ErrorURL, "https://stytch.com/docs/") {
+					t.Fatalf("err = %#v", err)
+				}
+				if !errors.Is(err, tc.want) || errors.Is(err, client.ErrSessionInvalid) || errors.Is(err, client.ErrUnauthorizedCredentials) {
+					t.Errorf("%v: wrong category", err)
+				}
+			})
+		}
+		srv.SetFault(stytchtest.EndpointM2MToken, stytchtest.Fault{Status: 503, RetryAfter: 2 * time.Second, Times: 1})
+		_, err := c.M2M.Token(ctx, &client.M2MTokenParams{ClientID: id, ClientSecret: secret})
+		if ra, ok := client.RetryAfter(err); !errors.Is(err, client.ErrUnavailable) || !ok || ra != 2*time.Second {
+			t.Errorf("503 fault: %v (retry after %v)", err, ra)
+		}
+	})
+	t.Run("clients api", func(t *testing.T) {
+		created, err := c.M2M.Clients.Create(ctx, &client.M2MClientsCreateParams{Scopes: []string{"read:reports"}, ClientName: "reports"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cid, csecret := created.M2MClient.ClientID, created.M2MClient.ClientSecret
+		if !strings.HasPrefix(cid, "m2m-client-test-") || len(csecret) != 44 || created.M2MClient.Status != client.M2MClientStatusActive {
+			t.Fatalf("created = %+v", created.M2MClient)
+		}
+		if _, err := c.M2M.Token(ctx, &client.M2MTokenParams{ClientID: cid, ClientSecret: csecret}); err != nil {
+			t.Fatalf("token of the created client: %v", err)
+		}
+		if _, err := c.M2M.Clients.Update(ctx, &client.M2MClientsUpdateParams{ClientID: cid, Status: client.M2MClientStatusInactive}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.M2M.Token(ctx, &client.M2MTokenParams{ClientID: cid, ClientSecret: csecret}); !errors.Is(err, client.ErrInvalidClient) {
+			t.Errorf("token of a deactivated client: %v", err)
+		}
+		found, err := c.M2M.Clients.Search(ctx, &client.M2MClientsSearchParams{Query: &client.M2MSearchQuery{
+			Operator: client.M2MSearchQueryOperatorAND,
+			Operands: []map[string]any{{"filter_name": "scopes", "filter_value": []string{"read:reports"}}},
+		}})
+		if err != nil || len(found.M2MClients) != 1 || found.M2MClients[0].Status != client.M2MClientStatusInactive || found.ResultsMetadata.Total != 1 {
+			t.Fatalf("search = %+v, %v", found, err)
+		}
+		if _, err := c.M2M.Clients.Delete(ctx, &client.M2MClientsDeleteParams{ClientID: cid}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.M2M.Clients.Get(ctx, &client.M2MClientsGetParams{ClientID: cid})
+		var e *client.Error
+		if !errors.As(err, &e) || e.StatusCode != 404 || e.ErrorType != "m2m_client_not_found" || !errors.Is(err, client.ErrBadRequest) {
+			t.Errorf("get deleted: %v", err)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,8 +40,18 @@ var (
 	// ErrInvalidParams means a request failed client-side validation; no
 	// request was sent.
 	ErrInvalidParams = errors.New("client: invalid parameters")
+	// ErrInvalidClient means the M2M token endpoint refused the M2M
+	// client itself: any 401 of that endpoint (invalid_client: unknown
+	// client, wrong client secret, deactivated or deleted client) and
+	// unauthorized_client. Asking again with the same credentials fails
+	// again. It says nothing about any session and nothing about the
+	// project secret, so it is neither ErrSessionInvalid nor
+	// ErrUnauthorizedCredentials.
+	ErrInvalidClient = errors.New("client: m2m client rejected")
 	// ErrBadRequest means Stytch rejected the request as malformed (a 4xx not
-	// covered by the categories above).
+	// covered by the categories above). For the M2M token endpoint that is
+	// invalid_request, unsupported_grant_type, invalid_grant and
+	// invalid_scope (a scope the client does not hold).
 	ErrBadRequest = errors.New("client: bad request")
 )
 
@@ -48,6 +59,11 @@ var (
 // 201). StatusCode is the HTTP status, which overrides the body's
 // status_code. Error bodies that are not JSON still give an *Error, with an
 // empty ErrorType and a message saying so.
+//
+// The M2M token endpoint answers in the OAuth 2.0 shape (RFC 6749 §5.2)
+// instead: its "error" becomes ErrorType, "error_description" ErrorMessage
+// and "error_uri" ErrorURL, so the server's error code and description are
+// kept as they were sent.
 type Error struct {
 	StatusCode   int            `json:"status_code"`
 	RequestID    string         `json:"request_id"`
@@ -62,6 +78,9 @@ type Error struct {
 	// noAnswer marks a response whose body could not be read as a Stytch
 	// answer (not JSON, or over the size cap).
 	noAnswer bool
+	// oauth2 marks an answer of the M2M token endpoint, which speaks OAuth
+	// 2.0 rather than the session API.
+	oauth2 bool
 }
 
 // Error implements error. It holds no credential: Stytch error bodies do not
@@ -101,6 +120,38 @@ var credentialErrorTypes = map[string]bool{
 	"invalid_project_id":            true,
 }
 
+// OAuth 2.0 error codes of the M2M token endpoint (RFC 6749 §5.2).
+const (
+	// ErrorTypeInvalidRequest: a required parameter is missing or repeated,
+	// or the request is malformed (HTTP 400).
+	ErrorTypeInvalidRequest = "invalid_request"
+	// ErrorTypeInvalidClient: the client is unknown, its secret is wrong,
+	// it is not active, or no client authentication was sent (HTTP 401).
+	ErrorTypeInvalidClient = "invalid_client"
+	// ErrorTypeInvalidGrant: the grant is invalid (HTTP 400).
+	ErrorTypeInvalidGrant = "invalid_grant"
+	// ErrorTypeUnauthorizedClient: the client may not use this grant type
+	// (HTTP 400).
+	ErrorTypeUnauthorizedClient = "unauthorized_client"
+	// ErrorTypeUnsupportedGrantType: grant_type is not client_credentials
+	// (HTTP 400).
+	ErrorTypeUnsupportedGrantType = "unsupported_grant_type"
+	// ErrorTypeInvalidScope: a requested scope is not one of the client's
+	// (HTTP 400).
+	ErrorTypeInvalidScope = "invalid_scope"
+)
+
+// oauth2ErrorTypes are the OAuth 2.0 error codes: answers of the token
+// endpoint, never about a session.
+var oauth2ErrorTypes = map[string]bool{
+	ErrorTypeInvalidRequest:       true,
+	ErrorTypeInvalidClient:        true,
+	ErrorTypeInvalidGrant:         true,
+	ErrorTypeUnauthorizedClient:   true,
+	ErrorTypeUnsupportedGrantType: true,
+	ErrorTypeInvalidScope:         true,
+}
+
 // sessionNotFoundTypes are the 404 answers that mean the session is gone.
 var sessionNotFoundTypes = map[string]bool{
 	"session_not_found":              true,
@@ -124,13 +175,16 @@ func (e *Error) Is(target error) bool {
 	case ErrUnavailable:
 		return e.noAnswer || e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
 	case ErrUnauthorizedCredentials:
-		return !e.noAnswer && credentialErrorTypes[e.ErrorType]
+		return !e.noAnswer && !e.isOAuth2() && credentialErrorTypes[e.ErrorType]
+	case ErrInvalidClient:
+		return !e.noAnswer && e.isOAuth2() && !e.Is(ErrUnavailable) &&
+			(e.StatusCode == http.StatusUnauthorized || e.ErrorType == ErrorTypeInvalidClient || e.ErrorType == ErrorTypeUnauthorizedClient)
 	case ErrForbidden:
-		return !e.noAnswer && e.StatusCode == http.StatusForbidden && strings.HasPrefix(e.ErrorType, "session_authorization")
+		return !e.noAnswer && !e.isOAuth2() && e.StatusCode == http.StatusForbidden && strings.HasPrefix(e.ErrorType, "session_authorization")
 	case ErrTenancy:
-		return !e.noAnswer && e.StatusCode == http.StatusForbidden && e.ErrorType == ErrorTypeTenancy
+		return !e.noAnswer && !e.isOAuth2() && e.StatusCode == http.StatusForbidden && e.ErrorType == ErrorTypeTenancy
 	case ErrSessionInvalid:
-		if e.noAnswer || credentialErrorTypes[e.ErrorType] {
+		if e.noAnswer || e.isOAuth2() || credentialErrorTypes[e.ErrorType] {
 			return false
 		}
 		switch {
@@ -143,10 +197,14 @@ func (e *Error) Is(target error) bool {
 		}
 	case ErrBadRequest:
 		return e.StatusCode >= 400 && e.StatusCode < 500 && !e.Is(ErrUnavailable) && !e.Is(ErrUnauthorizedCredentials) &&
-			!e.Is(ErrForbidden) && !e.Is(ErrSessionInvalid)
+			!e.Is(ErrForbidden) && !e.Is(ErrSessionInvalid) && !e.Is(ErrInvalidClient)
 	}
 	return false
 }
+
+// isOAuth2 reports whether e is an answer of the M2M token endpoint: decoded
+// from it, or carrying an OAuth 2.0 error code.
+func (e *Error) isOAuth2() bool { return e.oauth2 || oauth2ErrorTypes[e.ErrorType] }
 
 // TransportError is a request that got no HTTP answer (connection refused,
 // reset, timeout, cancelled context). It matches ErrUnavailable, and the
@@ -196,6 +254,43 @@ func decodeError(resp *http.Response, data []byte) error {
 	e.StatusCode = resp.StatusCode
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return &e
+}
+
+// oauth2ErrorBody is the error body of the M2M token endpoint.
+type oauth2ErrorBody struct {
+	StatusCode       int    `json:"status_code"`
+	RequestID        string `json:"request_id"`
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorURI         string `json:"error_uri"`
+	// The session API's names, for an answer that comes from the API's
+	// front (rate limiting, outages) rather than from the OAuth server.
+	ErrorType    string `json:"error_type"`
+	ErrorMessage string `json:"error_message"`
+	ErrorURL     string `json:"error_url"`
+}
+
+// decodeOAuth2Error turns a non-200/201 answer of the M2M token endpoint
+// into an *Error: the OAuth 2.0 names first, the session API's names when
+// those are absent.
+func decodeOAuth2Error(resp *http.Response, data []byte) error {
+	var b oauth2ErrorBody
+	if err := json.Unmarshal(data, &b); err != nil {
+		return noAnswerError(resp, "error body is not a Stytch JSON error")
+	}
+	e := &Error{
+		StatusCode:   resp.StatusCode,
+		RequestID:    b.RequestID,
+		ErrorType:    cmp.Or(b.Error, b.ErrorType),
+		ErrorMessage: cmp.Or(b.ErrorDescription, b.ErrorMessage),
+		ErrorURL:     cmp.Or(b.ErrorURI, b.ErrorURL),
+		RetryAfter:   parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		oauth2:       true,
+	}
+	if e.ErrorType == "" && e.ErrorMessage == "" {
+		return noAnswerError(resp, "error body is not a Stytch JSON error")
+	}
+	return e
 }
 
 // noAnswerError is an *Error for a response that carries no usable Stytch

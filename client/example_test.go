@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -38,4 +39,36 @@ func Example() {
 	// organization-test-acme [stytch_member editor]
 	// session invalid: true unavailable: false
 	// session invalid: false unavailable: true
+}
+
+// Getting an M2M access token with the client-credentials grant, and
+// telling a rejected client from a request for a scope it lacks.
+func ExampleM2M_Token() {
+	srv := stytchtest.NewServer(stytchtest.Options{})
+	defer srv.Close()
+	id, secret, _ := srv.NewM2MClient(stytchtest.M2MClientSpec{Scopes: []string{"read:documents", "write:documents"}})
+
+	c, err := client.New(client.Config{ProjectID: srv.ProjectID, Secret: srv.Secret, BaseURL: srv.URL})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	tok, err := c.M2M.Token(ctx, &client.M2MTokenParams{ClientID: id, ClientSecret: secret, Scopes: []string{"read:documents"}})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(tok.TokenType, tok.ExpiresIn, strings.Count(tok.AccessToken, "."))
+
+	var e *client.Error
+	_, err = c.M2M.Token(ctx, &client.M2MTokenParams{ClientID: id, ClientSecret: "not-the-secret"})
+	errors.As(err, &e)
+	fmt.Println(e.StatusCode, e.ErrorType, errors.Is(err, client.ErrInvalidClient), errors.Is(err, client.ErrSessionInvalid))
+
+	_, err = c.M2M.Token(ctx, &client.M2MTokenParams{ClientID: id, ClientSecret: secret, Scopes: []string{"delete:documents"}})
+	errors.As(err, &e)
+	fmt.Println(e.StatusCode, e.ErrorType, errors.Is(err, client.ErrBadRequest))
+	// Output:
+	// bearer 3600 2
+	// 401 invalid_client true false
+	// 400 invalid_scope true
 }

@@ -52,6 +52,8 @@ const (
 	fxKID1      = "jwk-test-0178c98e-14a0-4986-a0a7-d9e50694070d"
 	fxKID2      = "jwk-test-19022cdb-5e71-4428-afc7-9fe193debfd9"
 	fxEmail     = "ada@example.com"
+	fxM2MClient = "m2m-client-test-f4013ebf-dafc-4749-ad31-ccb466001e1c"
+	fxM2MSecret = "NuoDOp0XKFq3EltxPmC03y4uzvqbB61cfhiN9uZSH0cw"
 )
 
 func readFixture(t testing.TB, name string) []byte {
@@ -890,12 +892,24 @@ func TestFixturesNoFieldLost(t *testing.T) {
 		{"requests/revoke_session_jwt.json", func() any { return new(client.RevokeParams) }},
 		{"requests/revoke_member_id.json", func() any { return new(client.RevokeParams) }},
 		{"jwt/payload.json", func() any { return new(client.Claims) }},
+		{"responses/m2m_token.json", func() any { return new(client.M2MTokenResponse) }},
+		{"responses/m2m_clients_create.json", func() any { return new(client.M2MClientsCreateResponse) }},
+		{"responses/m2m_clients_get.json", func() any { return new(client.M2MClientsGetResponse) }},
+		{"responses/m2m_clients_update.json", func() any { return new(client.M2MClientsUpdateResponse) }},
+		{"responses/m2m_clients_delete.json", func() any { return new(client.M2MClientsDeleteResponse) }},
+		{"responses/m2m_clients_search.json", func() any { return new(client.M2MClientsSearchResponse) }},
+		{"requests/m2m_clients_create.json", func() any { return new(client.M2MClientsCreateParams) }},
+		{"requests/m2m_clients_update.json", func() any { return new(client.M2MClientsUpdateParams) }},
+		{"requests/m2m_clients_search.json", func() any { return new(client.M2MClientsSearchParams) }},
 	}
 	errFiles, _ := filepath.Glob(filepath.Join("testdata", "fixtures", "errors", "*.json"))
 	if len(errFiles) == 0 {
 		t.Fatal("no error fixtures")
 	}
 	for _, f := range errFiles {
+		if strings.HasPrefix(filepath.Base(f), "m2m_token_") {
+			continue // OAuth 2.0 names, mapped by the token call: TestFixtureErrors
+		}
 		cases = append(cases, struct {
 			fixture string
 			fresh   func() any
@@ -1071,6 +1085,7 @@ var categories = map[string]error{
 	"ErrUnauthorizedCredentials": client.ErrUnauthorizedCredentials,
 	"ErrInvalidParams":           client.ErrInvalidParams,
 	"ErrBadRequest":              client.ErrBadRequest,
+	"ErrInvalidClient":           client.ErrInvalidClient,
 }
 
 func checkCategory(t *testing.T, err error, want error) {
@@ -1143,6 +1158,37 @@ var errorEndpoints = map[string]errorEndpoint{
 		_, err := c.RBAC.OrgPolicy(ctx, fxOrgA)
 		return err
 	}},
+	"m2m_token": {http.MethodPost, "/v1/public/" + fxProjectID + "/oauth2/token", func(ctx context.Context, c *client.Client) error {
+		_, err := c.M2M.Token(ctx, &client.M2MTokenParams{ClientID: fxM2MClient, ClientSecret: fxM2MSecret})
+		return err
+	}},
+	"m2m_clients": {http.MethodGet, client.PathM2MClients + "/" + fxM2MClient, func(ctx context.Context, c *client.Client) error {
+		_, err := c.M2M.Clients.Get(ctx, &client.M2MClientsGetParams{ClientID: fxM2MClient})
+		return err
+	}},
+}
+
+// fixtureError decodes an error fixture the way the API's two error shapes
+// read: the session API's (error_type, error_message, error_url) and, for
+// the M2M token endpoint, OAuth 2.0's (error, error_description,
+// error_uri).
+func fixtureError(t *testing.T, body []byte) client.Error {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	status, _ := m["status_code"].(float64)
+	e := client.Error{StatusCode: int(status), RequestID: str("request_id"),
+		ErrorType: str("error_type"), ErrorMessage: str("error_message"), ErrorURL: str("error_url")}
+	if _, ok := m["error"]; ok {
+		e.ErrorType, e.ErrorMessage, e.ErrorURL = str("error"), str("error_description"), str("error_uri")
+	}
+	if e.ErrorType == "" || e.RequestID == "" || e.StatusCode == 0 {
+		t.Fatalf("error fixture lacks its type, request id or status: %s", body)
+	}
+	return e
 }
 
 // fixtureEndpoint returns the endpoint an error fixture names in its prefix,
@@ -1234,6 +1280,20 @@ func TestFixtureErrors(t *testing.T) {
 		{fixture: "rbac_org_policy_401_unauthorized_credentials.json", want: client.ErrUnauthorizedCredentials},
 		{fixture: "429_too_many_requests.json", ep: "rbac_policy", header: map[string]string{"Retry-After": "3"}, want: client.ErrUnavailable, retryAfter: 3 * time.Second},
 		{fixture: "500_internal_server_error.json", ep: "rbac_org_policy", want: client.ErrUnavailable},
+
+		// M2M token endpoint (§8.2): OAuth 2.0 error bodies. A rejected
+		// client is neither a dead session nor a wrong project secret.
+		{fixture: "m2m_token_401_invalid_client.json", want: client.ErrInvalidClient},
+		{fixture: "m2m_token_400_invalid_scope.json", want: client.ErrBadRequest},
+		{fixture: "m2m_token_400_unsupported_grant_type.json", want: client.ErrBadRequest},
+		{fixture: "m2m_token_400_invalid_request.json", want: client.ErrBadRequest},
+		// The API's front answers rate limits and outages in its own shape.
+		{fixture: "429_too_many_requests.json", ep: "m2m_token", header: map[string]string{"Retry-After": "2"}, want: client.ErrUnavailable, retryAfter: 2 * time.Second},
+		{fixture: "500_internal_server_error.json", ep: "m2m_token", want: client.ErrUnavailable},
+
+		// M2M clients API (§8.5): the session API's error shape.
+		{fixture: "m2m_clients_404_m2m_client_not_found.json", want: client.ErrBadRequest},
+		{fixture: "401_unauthorized_credentials.json", ep: "m2m_clients", want: client.ErrUnauthorizedCredentials},
 	} {
 		ep := tc.ep
 		if named := fixtureEndpoint(tc.fixture); named != "" {
@@ -1255,10 +1315,7 @@ func TestFixtureErrors(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			body := readFixture(t, "errors/"+tc.fixture)
-			var want client.Error
-			if err := json.Unmarshal(body, &want); err != nil {
-				t.Fatal(err)
-			}
+			want := fixtureError(t, body)
 			status := tc.status
 			if status == 0 {
 				status = want.StatusCode

@@ -29,6 +29,10 @@ type Member struct {
 	ExternalID             string           `json:"external_id,omitempty"`
 	IsLocked               bool             `json:"is_locked,omitempty"`
 	SCIMRegistration       map[string]any   `json:"scim_registration,omitempty"`
+	// LockCreatedAt and LockExpiresAt bound a lock of the member (too many
+	// failed authentications); nil (null on the wire) when not locked.
+	LockCreatedAt *time.Time `json:"lock_created_at,omitempty"`
+	LockExpiresAt *time.Time `json:"lock_expires_at,omitempty"`
 }
 
 // MemberRole is a role held by a member, with where it comes from.
@@ -68,6 +72,33 @@ type Organization struct {
 	CreatedAt                        *time.Time       `json:"created_at,omitempty"`
 	UpdatedAt                        *time.Time       `json:"updated_at,omitempty"`
 	OrganizationExternalID           string           `json:"organization_external_id,omitempty"`
+	// SSOJITProvisioningAllowedConnections are the SSO connections allowed
+	// to JIT-provision members when SSOJITProvisioning is "RESTRICTED".
+	SSOJITProvisioningAllowedConnections []string `json:"sso_jit_provisioning_allowed_connections,omitempty"`
+	// OAuthTenantJITProvisioning is "RESTRICTED" or "NOT_ALLOWED" (the
+	// default); AllowedOAuthTenants lists the tenants by provider.
+	OAuthTenantJITProvisioning string         `json:"oauth_tenant_jit_provisioning,omitempty"`
+	AllowedOAuthTenants        map[string]any `json:"allowed_oauth_tenants,omitempty"`
+	// ClaimedEmailDomains are the email domains the organization claims.
+	ClaimedEmailDomains []string `json:"claimed_email_domains,omitempty"`
+	// FirstPartyConnectedAppsAllowedType and
+	// ThirdPartyConnectedAppsAllowedType are "ALL_ALLOWED" (the default),
+	// "RESTRICTED" (only the listed apps) or "NOT_ALLOWED".
+	FirstPartyConnectedAppsAllowedType string   `json:"first_party_connected_apps_allowed_type,omitempty"`
+	AllowedFirstPartyConnectedApps     []string `json:"allowed_first_party_connected_apps,omitempty"`
+	ThirdPartyConnectedAppsAllowedType string   `json:"third_party_connected_apps_allowed_type,omitempty"`
+	AllowedThirdPartyConnectedApps     []string `json:"allowed_third_party_connected_apps,omitempty"`
+	// SCIMActiveConnection is the organization's SCIM connection; nil (null
+	// on the wire) when it has none.
+	SCIMActiveConnection *ActiveSCIMConnection `json:"scim_active_connection,omitempty"`
+}
+
+// ActiveSCIMConnection is the SCIM connection of an organization.
+type ActiveSCIMConnection struct {
+	ConnectionID         string     `json:"connection_id,omitempty"`
+	DisplayName          string     `json:"display_name,omitempty"`
+	BearerTokenLastFour  string     `json:"bearer_token_last_four,omitempty"`
+	BearerTokenExpiresAt *time.Time `json:"bearer_token_expires_at,omitempty"`
 }
 
 // Policy is the project's RBAC policy.

@@ -12,6 +12,10 @@ import (
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
+// The keys of the objects the emulator returns: every key the reference
+// SDKs declare (stytch-go b2b/organizations/types.go and b2b/sessions/types.go,
+// stytch-node lib/b2b/organizations.ts and lib/b2b/sessions.ts; the two agree).
+
 var memberSessionKeys = []string{"member_session_id", "member_id", "started_at", "last_accessed_at", "expires_at",
 	"authentication_factors", "organization_id", "roles", "organization_slug", "custom_claims"}
 
@@ -19,13 +23,16 @@ var memberKeys = []string{"organization_id", "member_id", "email_address", "stat
 	"is_breakglass", "email_address_verified", "mfa_enrolled", "mfa_phone_number", "mfa_phone_number_verified",
 	"default_mfa_method", "totp_registration_id", "member_password_id", "sso_registrations", "oauth_registrations",
 	"retired_email_addresses", "trusted_metadata", "untrusted_metadata", "created_at", "updated_at", "external_id",
-	"is_locked", "scim_registration"}
+	"is_locked", "scim_registration", "lock_created_at", "lock_expires_at"}
 
 var organizationKeys = []string{"organization_id", "organization_name", "organization_slug", "organization_logo_url",
 	"trusted_metadata", "email_allowed_domains", "email_jit_provisioning", "email_invites", "auth_methods",
 	"allowed_auth_methods", "mfa_policy", "mfa_methods", "allowed_mfa_methods", "sso_jit_provisioning",
-	"sso_active_connections", "sso_default_connection_id", "rbac_email_implicit_role_assignments", "custom_roles",
-	"created_at", "updated_at", "organization_external_id"}
+	"sso_jit_provisioning_allowed_connections", "sso_active_connections", "sso_default_connection_id",
+	"rbac_email_implicit_role_assignments", "custom_roles", "created_at", "updated_at", "organization_external_id",
+	"oauth_tenant_jit_provisioning", "allowed_oauth_tenants", "claimed_email_domains",
+	"first_party_connected_apps_allowed_type", "allowed_first_party_connected_apps",
+	"third_party_connected_apps_allowed_type", "allowed_third_party_connected_apps", "scim_active_connection"}
 
 func TestAuthenticateByTokenShape(t *testing.T) {
 	srv, clock := newServer(t, stytchtest.Options{})

@@ -1,5 +1,5 @@
-// Package stytchtest is a Stytch-compatible emulator of the B2B sessions
-// and RBAC API for tests. It is ordinary library code, meant to be imported
+// Package stytchtest is a Stytch-compatible emulator of the B2B sessions,
+// RBAC and M2M API for tests. It is ordinary library code, meant to be imported
 // by the tests of any program that talks to Stytch: start a [Server], point
 // the code under test at [Server.URL] with the server's ProjectID and
 // Secret, create sessions with [Server.NewSession], and exercise real HTTP
@@ -26,13 +26,22 @@
 //   - GET /v1/b2b/sessions/jwks/{project_id} (with or without Basic auth)
 //   - GET /v1/b2b/rbac/policy
 //   - GET and PUT /v1/b2b/rbac/organizations/{organization_id}
+//   - POST /v1/public/{project_id}/oauth2/token (M2M access tokens, see
+//     [Server.NewM2MClient] and below)
+//   - POST /v1/m2m/clients, POST /v1/m2m/clients/search, and GET, PUT and
+//     DELETE /v1/m2m/clients/{client_id} (the M2M clients API)
 //
 // Every other endpoint requires HTTP Basic auth with the project id and
 // secret (401 unauthorized_credentials otherwise). Every response carries a
 // request_id "request-id-test-<uuid>" and a status_code equal to the HTTP
 // status; errors have the API's body {status_code, request_id, error_type,
 // error_message, error_url}. Responses contain every key the API sends,
-// empty or not. Timestamps are RFC 3339 UTC with whole seconds; ids look
+// empty or not: the Organization, Member and MemberSession objects carry
+// every key the official Go and Node SDKs declare, with a fresh project's
+// values ([] and {} for empty lists and maps, null for an absent SCIM
+// connection or member lock, "NOT_ALLOWED" and "ALL_ALLOWED" where the docs
+// name those defaults), and every authentication factor carries
+// sequence_order "PRIMARY" as the docs' sample does. Timestamps are RFC 3339 UTC with whole seconds; ids look
 // like "member-test-<uuid>"; session tokens are 44 base64url characters.
 //
 // # Tokens
@@ -47,6 +56,43 @@
 // session is alive, and returns a fresh one. Keys can be rotated
 // ([Server.RotateKey]), published and withdrawn; [Server.SignClaims] signs
 // arbitrary claims for attack tests.
+//
+// # M2M access tokens
+//
+// The token endpoint is the OAuth 2.0 client-credentials grant (RFC 6749
+// §4.4). It is authenticated by an M2M client, never by the project
+// secret, and accepts the client id and secret in a form body (what the
+// Go SDK sends), in a JSON body, or as HTTP Basic credentials with a form
+// body (form-encoded first, as RFC 6749 §2.3.1 says, or raw). A scope
+// parameter narrows the token to some of the client's scopes; without it
+// the token carries them all. The answer is {status_code, request_id,
+// access_token, token_type "bearer", expires_in 3600} with Cache-Control:
+// no-store. The token is signed RS256 with the current key and carries sub
+// (the client id), iss, aud [project id], scope (one space-separated
+// string), iat = nbf = now and exp = iat + 3600, plus the client's custom
+// claims at the top level; it has no session or organization claim.
+//
+// Every error of the token endpoint, faults included, has the OAuth 2.0
+// body {status_code, request_id, error, error_description, error_uri}.
+// The checks run in this order: an unreadable body, a repeated parameter,
+// two client authentication methods or a Basic user that differs from the
+// body's client_id give 400 invalid_request; a missing grant_type 400
+// invalid_request and another grant type 400 unsupported_grant_type;
+// missing client credentials, an unknown client, a wrong secret, an
+// inactive or deleted client, or another project's id in the path 401
+// invalid_client (one body for all, with a Basic challenge when Basic was
+// used); a scope the client does not hold 400 invalid_scope. A fault
+// without an ErrorType answers server_error (500), temporarily_unavailable
+// (503), or the session API's type for other statuses (too_many_requests).
+//
+// The M2M clients API answers 200 with {m2m_client} (the secret only from
+// create) and errors of the session API's shape: 404 m2m_client_not_found,
+// 400 duplicate_m2m_client_id, insecure_m2m_client_secret (a chosen secret
+// under 8 characters), m2m_client_invalid_client_id, invalid_m2m_client_scope,
+// m2m_client_invalid_status, and the m2m_search_* types for a malformed
+// query. Search filters client_id, client_name and scopes take arrays of
+// strings; pages hold 100 clients unless limit says otherwise (at most
+// 1000), in creation order. Secret rotation is not modelled.
 //
 // # Authorization
 //

@@ -31,11 +31,20 @@ const (
 	EndpointPolicy Endpoint = "policy"
 	// EndpointOrgPolicy is GET and PUT /v1/b2b/rbac/organizations/{organization_id}.
 	EndpointOrgPolicy Endpoint = "org_policy"
+	// EndpointM2MToken is POST /v1/public/{project_id}/oauth2/token. Its
+	// errors, faults included, have the OAuth 2.0 body {status_code,
+	// request_id, error, error_description, error_uri}.
+	EndpointM2MToken Endpoint = "m2m_token"
+	// EndpointM2MClients is the M2M clients API: POST /v1/m2m/clients,
+	// POST /v1/m2m/clients/search, and GET, PUT and DELETE
+	// /v1/m2m/clients/{client_id}.
+	EndpointM2MClients Endpoint = "m2m_clients"
 )
 
 var allEndpoints = [...]Endpoint{
 	EndpointAuthenticate, EndpointGet, EndpointExchange, EndpointMigrate,
 	EndpointRevoke, EndpointJWKS, EndpointPolicy, EndpointOrgPolicy,
+	EndpointM2MToken, EndpointM2MClients,
 }
 
 // Fault describes how an endpoint misbehaves; see SetFault. The fields
@@ -196,6 +205,9 @@ func (s *Server) applyFault(w http.ResponseWriter, c *call, f Fault) (string, bo
 		return strconv.Itoa(status) + " body fault", true
 	case f.Status != 0:
 		typ := f.ErrorType
+		if typ == "" && c.oauth2 {
+			typ = defaultOAuth2ErrorType(f.Status)
+		}
 		if typ == "" {
 			typ = defaultErrorType(f.Status)
 		}
@@ -238,6 +250,22 @@ func defaultErrorType(status int) string {
 	t = strings.ToLower(t)
 	t = strings.NewReplacer(" ", "_", "-", "_", "'", "").Replace(t)
 	return t
+}
+
+// defaultOAuth2ErrorType is the usual RFC 6749 error code of the token
+// endpoint for status, or "" to fall back on defaultErrorType.
+func defaultOAuth2ErrorType(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge:
+		return "invalid_request"
+	case http.StatusUnauthorized:
+		return "invalid_client"
+	case http.StatusInternalServerError:
+		return "server_error"
+	case http.StatusServiceUnavailable:
+		return "temporarily_unavailable"
+	}
+	return ""
 }
 
 func defaultErrorMessage(status int) string {

@@ -135,7 +135,17 @@ var fidIDFormats = map[string]*regexp.Regexp{
 	"member_session_id": reID("session"),
 	"email_id":          reID("email"),
 	"kid":               reID("jwk"),
-	"sub":               reID("member"),
+	"client_id":         reID("m2m-client"),
+}
+
+// fidSubjects are the kinds of JWT subject: a member (session JWTs) or an
+// M2M client (access tokens, §8.3).
+var fidSubjects = []*regexp.Regexp{reID("member"), reID("m2m-client")}
+
+// fidIDKind returns the kind of an id ("member" of "member-test-…").
+func fidIDKind(id string) string {
+	kind, _, _ := strings.Cut(id, "-test-")
+	return kind
 }
 
 // fidFreeForm are objects with arbitrary keys: only their JSON type is
@@ -154,11 +164,17 @@ var fidNullable = map[string]bool{
 	"intermediate_session_token_expires_at": true,
 }
 
-// fidOptional are keys the emulator may omit or add: sequence_order is a
-// factor field only the docs' sample shows (§1.9; the authenticate fixture
-// carries it, the others follow the Go SDK without it), error_details is
+// fidOptional are keys the emulator may omit or add: error_details is
 // optional (§5.1).
-var fidOptional = map[string]bool{"sequence_order": true, "error_details": true}
+var fidOptional = map[string]bool{"error_details": true}
+
+// fidOptionalAt reports whether key k may be missing or extra at path. A
+// factor's sequence_order is in every response fixture (the docs' sample,
+// §1.9), but not in the signed JWT fixture, whose factors follow the Go
+// SDK; the emulator's JWTs carry it too.
+func fidOptionalAt(path, k string) bool {
+	return fidOptional[k] || (k == "sequence_order" && strings.HasPrefix(path, "payload"))
+}
 
 func fidJSONType(v any) string {
 	switch v.(type) {
@@ -213,6 +229,14 @@ func (c *fidShape) format(side, path, key string, v any) {
 		if !reID("session").MatchString(s) {
 			c.fail(path, "%s session claim id %q, want session-test-<uuid>", side, s)
 		}
+	case key == "sub":
+		if !fidSubjects[0].MatchString(s) && !fidSubjects[1].MatchString(s) {
+			c.fail(path, "%s sub %q, want member-test-<uuid> or m2m-client-test-<uuid>", side, s)
+		}
+	case key == "access_token":
+		if !fidReJWT.MatchString(s) {
+			c.fail(path, "%s access_token is not three base64url segments", side)
+		}
 	case key == "request_id":
 		if !reRequestID.MatchString(s) {
 			c.fail(path, "%s request_id %q, want request-id-test-<uuid v4>", side, s)
@@ -233,7 +257,7 @@ func (c *fidShape) format(side, path, key string, v any) {
 		if s != "" && !fidReJWT.MatchString(s) {
 			c.fail(path, "%s session_jwt is not three base64url segments", side)
 		}
-	case key == "error_url":
+	case key == "error_url" || key == "error_uri":
 		if !strings.HasPrefix(s, "https://stytch.com/docs/") {
 			c.fail(path, "%s error_url %q, want a https://stytch.com/docs/ URL", side, s)
 		}
@@ -264,6 +288,10 @@ func (c *fidShape) compare(path, key string, want, got any) {
 			if (w == "") != (got.(string) == "") {
 				c.fail(path, "%s is %q, fixture has %q", key, fidShort(got.(string)), fidShort(w))
 			}
+		}
+		// A subject is of the fixture's kind: a member stays a member.
+		if key == "sub" && fidIDKind(w) != fidIDKind(got.(string)) {
+			c.fail(path, "sub %q is not of the fixture's kind %q", fidShort(got.(string)), fidIDKind(w))
 		}
 	case map[string]any:
 		if fidFreeForm[key] {
@@ -304,7 +332,7 @@ func (c *fidShape) compareKeys(path string, w, g map[string]any) {
 	for _, k := range fidSortedKeys(w) {
 		gv, ok := g[k]
 		if !ok {
-			if !fidOptional[k] {
+			if !fidOptionalAt(path, k) {
 				c.fail(path+"."+k, "missing in the emulator's response")
 			}
 			continue
@@ -312,7 +340,7 @@ func (c *fidShape) compareKeys(path string, w, g map[string]any) {
 		c.compare(path+"."+k, k, w[k], gv)
 	}
 	for _, k := range fidSortedKeys(g) {
-		if _, ok := w[k]; !ok && !fidOptional[k] {
+		if _, ok := w[k]; !ok && !fidOptionalAt(path, k) {
 			c.fail(path+"."+k, "not in the fixture (the specification has no such key)")
 		}
 	}
@@ -409,6 +437,9 @@ func fidMatchError(t *testing.T, r fidResponse, fixture string) {
 	want := fidObject(t, "errors/"+fixture)
 	if r.body["error_type"] != want["error_type"] {
 		t.Errorf("error_type %v, want %v", r.body["error_type"], want["error_type"])
+	}
+	if r.body["error"] != want["error"] { // the OAuth 2.0 shape (§8.2)
+		t.Errorf("error %v, want %v", r.body["error"], want["error"])
 	}
 }
 

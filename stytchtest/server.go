@@ -90,6 +90,8 @@ type Server struct {
 	tokens      map[string]*session // by session token
 	external    map[string]externalIdentity
 	faults      map[Endpoint]*faultEntry
+	m2mClients  map[string]*m2mClient
+	m2mSeq      uint64
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port and returns it
@@ -112,6 +114,7 @@ func NewServer(opts Options) *Server {
 		tokens:      map[string]*session{},
 		external:    map[string]externalIdentity{},
 		faults:      map[Endpoint]*faultEntry{},
+		m2mClients:  map[string]*m2mClient{},
 	}
 	if s.nowFn == nil {
 		s.nowFn = time.Now
@@ -190,10 +193,20 @@ func (s *Server) nowSec() time.Time { return s.nowFn().UTC().Truncate(time.Secon
 
 // call is one request being served.
 type call struct {
-	r     *http.Request
-	body  []byte
-	param string // the path parameter (project id or organization id)
-	rid   string // request_id
+	r      *http.Request
+	body   []byte
+	param  string // the path parameter (project id, organization id or client id)
+	rid    string // request_id
+	oauth2 bool   // an OAuth 2.0 endpoint: errors have the RFC 6749 shape
+	extra  http.Header
+}
+
+// header returns headers to add to the response, whatever it is.
+func (c *call) header() http.Header {
+	if c.extra == nil {
+		c.extra = http.Header{}
+	}
+	return c.extra
 }
 
 func (c *call) meta() meta { return meta{RequestID: c.rid, StatusCode: http.StatusOK} }
@@ -215,31 +228,54 @@ type route struct {
 	ep      Endpoint
 	methods map[string]handlerFunc
 	auth    bool
+	oauth2  bool
 }
 
 func (s *Server) route(path string) (rt route, param string, ok bool) {
 	switch path {
 	case client.PathAuthenticate:
-		return route{EndpointAuthenticate, map[string]handlerFunc{http.MethodPost: (*Server).handleAuthenticate}, true}, "", true
+		return route{EndpointAuthenticate, map[string]handlerFunc{http.MethodPost: (*Server).handleAuthenticate}, true, false}, "", true
 	case client.PathSessions:
-		return route{EndpointGet, map[string]handlerFunc{http.MethodGet: (*Server).handleGet}, true}, "", true
+		return route{EndpointGet, map[string]handlerFunc{http.MethodGet: (*Server).handleGet}, true, false}, "", true
 	case client.PathExchange:
-		return route{EndpointExchange, map[string]handlerFunc{http.MethodPost: (*Server).handleExchange}, true}, "", true
+		return route{EndpointExchange, map[string]handlerFunc{http.MethodPost: (*Server).handleExchange}, true, false}, "", true
 	case client.PathMigrate:
-		return route{EndpointMigrate, map[string]handlerFunc{http.MethodPost: (*Server).handleMigrate}, true}, "", true
+		return route{EndpointMigrate, map[string]handlerFunc{http.MethodPost: (*Server).handleMigrate}, true, false}, "", true
 	case client.PathRevoke:
-		return route{EndpointRevoke, map[string]handlerFunc{http.MethodPost: (*Server).handleRevoke}, true}, "", true
+		return route{EndpointRevoke, map[string]handlerFunc{http.MethodPost: (*Server).handleRevoke}, true, false}, "", true
 	case client.PathPolicy:
-		return route{EndpointPolicy, map[string]handlerFunc{http.MethodGet: (*Server).handlePolicy}, true}, "", true
+		return route{EndpointPolicy, map[string]handlerFunc{http.MethodGet: (*Server).handlePolicy}, true, false}, "", true
+	case client.PathM2MClients:
+		return route{ep: EndpointM2MClients, methods: map[string]handlerFunc{http.MethodPost: (*Server).handleM2MCreate}, auth: true}, "", true
+	case client.PathM2MClientsSearch:
+		// The search route; other methods address a client named "search".
+		return route{ep: EndpointM2MClients, methods: map[string]handlerFunc{
+			http.MethodPost:   (*Server).handleM2MSearch,
+			http.MethodGet:    (*Server).handleM2MGet,
+			http.MethodPut:    (*Server).handleM2MUpdate,
+			http.MethodDelete: (*Server).handleM2MDelete,
+		}, auth: true}, "search", true
+	}
+	if p, found := strings.CutPrefix(path, client.PathM2MClients+"/"); found && p != "" && !strings.Contains(p, "/") {
+		return route{ep: EndpointM2MClients, methods: map[string]handlerFunc{
+			http.MethodGet:    (*Server).handleM2MGet,
+			http.MethodPut:    (*Server).handleM2MUpdate,
+			http.MethodDelete: (*Server).handleM2MDelete,
+		}, auth: true}, p, true
+	}
+	if rest, found := strings.CutPrefix(path, client.PathPublicPrefix); found {
+		if p, found := strings.CutSuffix(rest, client.PathOAuth2TokenSuffix); found && p != "" && !strings.Contains(p, "/") {
+			return route{ep: EndpointM2MToken, methods: map[string]handlerFunc{http.MethodPost: (*Server).handleM2MToken}, oauth2: true}, p, true
+		}
 	}
 	if p, found := strings.CutPrefix(path, client.PathJWKSPrefix); found && p != "" && !strings.Contains(p, "/") {
-		return route{EndpointJWKS, map[string]handlerFunc{http.MethodGet: (*Server).handleJWKS}, false}, p, true
+		return route{EndpointJWKS, map[string]handlerFunc{http.MethodGet: (*Server).handleJWKS}, false, false}, p, true
 	}
 	if p, found := strings.CutPrefix(path, client.PathOrgPolicyPrefix); found && p != "" && !strings.Contains(p, "/") {
 		return route{EndpointOrgPolicy, map[string]handlerFunc{
 			http.MethodGet: (*Server).handleGetOrgPolicy,
 			http.MethodPut: (*Server).handlePutOrgPolicy,
-		}, true}, p, true
+		}, true, false}, p, true
 	}
 	return route{}, "", false
 }
@@ -260,6 +296,7 @@ func (s *Server) serveCall(w http.ResponseWriter, c *call) string {
 	if !ok {
 		return s.writeError(w, c, &apiError{http.StatusNotFound, "not_found", "The requested route does not exist."})
 	}
+	c.oauth2 = rt.oauth2
 	param, err := url.PathUnescape(rawParam)
 	if err != nil {
 		return s.writeError(w, c, &apiError{http.StatusBadRequest, "bad_request", "The path is not validly escaped."})
@@ -330,21 +367,45 @@ func (s *Server) writeJSON(w http.ResponseWriter, c *call, status int, v any) st
 		return s.writeError(w, c, &apiError{http.StatusInternalServerError, "internal_server_error",
 			"The response could not be encoded."})
 	}
+	c.addHeaders(w)
 	writeBody(w, status, "application/json", buf.Bytes())
 	return strconv.Itoa(status)
 }
 
 func (s *Server) writeError(w http.ResponseWriter, c *call, e *apiError) string {
-	body := wireError{
+	var body any = wireError{
 		StatusCode:   e.status,
 		RequestID:    c.rid,
 		ErrorType:    e.typ,
 		ErrorMessage: e.message,
 		ErrorURL:     errorURL(e.status),
 	}
+	typ := e.typ
+	if c.oauth2 {
+		if typ == "bad_request" || typ == "method_not_allowed" {
+			typ = "invalid_request" // the generic checks of serveCall, in RFC 6749 words
+		}
+		body = wireOAuth2Error{
+			StatusCode:       e.status,
+			RequestID:        c.rid,
+			Error:            typ,
+			ErrorDescription: e.message,
+			ErrorURI:         errorURL(e.status),
+		}
+	}
 	b, _ := json.Marshal(body) // strings and ints only: cannot fail
+	c.addHeaders(w)
 	writeBody(w, e.status, "application/json", append(b, '\n'))
-	return strconv.Itoa(e.status) + " " + e.typ
+	return strconv.Itoa(e.status) + " " + typ
+}
+
+// addHeaders copies the headers a handler asked for into w.
+func (c *call) addHeaders(w http.ResponseWriter) {
+	for k, vs := range c.extra {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
 }
 
 func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {

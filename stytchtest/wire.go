@@ -104,7 +104,8 @@ type wireMemberRole struct {
 	Sources []wireRoleSource `json:"sources"`
 }
 
-// wireMember is the Member object (§7.3).
+// wireMember is the Member object (§7.3), with every key the reference Go
+// and Node SDKs declare.
 type wireMember struct {
 	OrganizationID         string           `json:"organization_id"`
 	MemberID               string           `json:"member_id"`
@@ -131,31 +132,43 @@ type wireMember struct {
 	ExternalID             string           `json:"external_id"`
 	IsLocked               bool             `json:"is_locked"`
 	SCIMRegistration       map[string]any   `json:"scim_registration"`
+	LockCreatedAt          *string          `json:"lock_created_at"`
+	LockExpiresAt          *string          `json:"lock_expires_at"`
 }
 
-// wireOrganization is the Organization object (§7.3).
+// wireOrganization is the Organization object (§7.3), with every key the
+// reference Go and Node SDKs declare.
 type wireOrganization struct {
-	OrganizationID                   string           `json:"organization_id"`
-	OrganizationName                 string           `json:"organization_name"`
-	OrganizationSlug                 string           `json:"organization_slug"`
-	OrganizationLogoURL              string           `json:"organization_logo_url"`
-	TrustedMetadata                  map[string]any   `json:"trusted_metadata"`
-	EmailAllowedDomains              []string         `json:"email_allowed_domains"`
-	EmailJITProvisioning             string           `json:"email_jit_provisioning"`
-	EmailInvites                     string           `json:"email_invites"`
-	AuthMethods                      string           `json:"auth_methods"`
-	AllowedAuthMethods               []string         `json:"allowed_auth_methods"`
-	MfaPolicy                        string           `json:"mfa_policy"`
-	MfaMethods                       string           `json:"mfa_methods"`
-	AllowedMfaMethods                []string         `json:"allowed_mfa_methods"`
-	SSOJITProvisioning               string           `json:"sso_jit_provisioning"`
-	SSOActiveConnections             []map[string]any `json:"sso_active_connections"`
-	SSODefaultConnectionID           string           `json:"sso_default_connection_id"`
-	RBACEmailImplicitRoleAssignments []map[string]any `json:"rbac_email_implicit_role_assignments"`
-	CustomRoles                      []client.Role    `json:"custom_roles"`
-	CreatedAt                        string           `json:"created_at"`
-	UpdatedAt                        string           `json:"updated_at"`
-	OrganizationExternalID           string           `json:"organization_external_id"`
+	OrganizationID                       string           `json:"organization_id"`
+	OrganizationName                     string           `json:"organization_name"`
+	OrganizationSlug                     string           `json:"organization_slug"`
+	OrganizationLogoURL                  string           `json:"organization_logo_url"`
+	TrustedMetadata                      map[string]any   `json:"trusted_metadata"`
+	EmailAllowedDomains                  []string         `json:"email_allowed_domains"`
+	EmailJITProvisioning                 string           `json:"email_jit_provisioning"`
+	EmailInvites                         string           `json:"email_invites"`
+	AuthMethods                          string           `json:"auth_methods"`
+	AllowedAuthMethods                   []string         `json:"allowed_auth_methods"`
+	MfaPolicy                            string           `json:"mfa_policy"`
+	MfaMethods                           string           `json:"mfa_methods"`
+	AllowedMfaMethods                    []string         `json:"allowed_mfa_methods"`
+	SSOJITProvisioning                   string           `json:"sso_jit_provisioning"`
+	SSOActiveConnections                 []map[string]any `json:"sso_active_connections"`
+	SSODefaultConnectionID               string           `json:"sso_default_connection_id"`
+	RBACEmailImplicitRoleAssignments     []map[string]any `json:"rbac_email_implicit_role_assignments"`
+	CustomRoles                          []client.Role    `json:"custom_roles"`
+	CreatedAt                            string           `json:"created_at"`
+	UpdatedAt                            string           `json:"updated_at"`
+	OrganizationExternalID               string           `json:"organization_external_id"`
+	SSOJITProvisioningAllowedConnections []string         `json:"sso_jit_provisioning_allowed_connections"`
+	OAuthTenantJITProvisioning           string           `json:"oauth_tenant_jit_provisioning"`
+	AllowedOAuthTenants                  map[string]any   `json:"allowed_oauth_tenants"`
+	ClaimedEmailDomains                  []string         `json:"claimed_email_domains"`
+	FirstPartyConnectedAppsAllowedType   string           `json:"first_party_connected_apps_allowed_type"`
+	AllowedFirstPartyConnectedApps       []string         `json:"allowed_first_party_connected_apps"`
+	ThirdPartyConnectedAppsAllowedType   string           `json:"third_party_connected_apps_allowed_type"`
+	AllowedThirdPartyConnectedApps       []string         `json:"allowed_third_party_connected_apps"`
+	SCIMActiveConnection                 map[string]any   `json:"scim_active_connection"`
 }
 
 type wireVerdict struct {
@@ -237,4 +250,63 @@ type policyResponse struct {
 type orgPolicyResponse struct {
 	meta
 	OrgPolicy client.OrgPolicy `json:"org_policy"`
+}
+
+// wireOAuth2Error is the error body of the M2M token endpoint (§8.2).
+type wireOAuth2Error struct {
+	StatusCode       int    `json:"status_code"`
+	RequestID        string `json:"request_id"`
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorURI         string `json:"error_uri"`
+}
+
+type m2mTokenResponse struct {
+	meta
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+}
+
+// wireM2MClient is the M2M client object (§8.5).
+type wireM2MClient struct {
+	ClientID                 string         `json:"client_id"`
+	ClientName               string         `json:"client_name"`
+	ClientDescription        string         `json:"client_description"`
+	Status                   string         `json:"status"`
+	Scopes                   []string       `json:"scopes"`
+	ClientSecretLastFour     string         `json:"client_secret_last_four"`
+	TrustedMetadata          map[string]any `json:"trusted_metadata"`
+	NextClientSecretLastFour *string        `json:"next_client_secret_last_four"`
+}
+
+type wireM2MClientWithSecret struct {
+	wireM2MClient
+	ClientSecret string `json:"client_secret"`
+}
+
+type m2mClientSecretResponse struct {
+	meta
+	M2MClient wireM2MClientWithSecret `json:"m2m_client"`
+}
+
+type m2mClientResponse struct {
+	meta
+	M2MClient wireM2MClient `json:"m2m_client"`
+}
+
+type m2mDeleteResponse struct {
+	meta
+	ClientID string `json:"client_id"`
+}
+
+type wireResultsMetadata struct {
+	Total      int     `json:"total"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+type m2mSearchResponse struct {
+	meta
+	M2MClients      []wireM2MClient     `json:"m2m_clients"`
+	ResultsMetadata wireResultsMetadata `json:"results_metadata"`
 }
