@@ -212,7 +212,7 @@ func (c *Cache) Authorize(ctx context.Context, session *client.MemberSession, ch
 		session = &client.MemberSession{}
 	}
 	if session.OrganizationID != check.OrganizationID {
-		return nil, newAuthorizationError(ErrorTypeTenancy, session.OrganizationID, check)
+		return nil, newAuthorizationError(client.ErrorTypeTenancy, session.OrganizationID, check)
 	}
 	ix, err := c.Index(ctx, check.OrganizationID)
 	if err != nil {
@@ -227,11 +227,12 @@ func (c *Cache) Authorize(ctx context.Context, session *client.MemberSession, ch
 // wait; ctx bounds the wait, not the shared fetch). A cached policy due for
 // refresh is returned at once and refreshed in the background.
 //
-// The error matches ErrPolicyUnavailable, and the categories of the cause,
-// when no usable policy exists: the fetch failed (or failed recently and is
-// not retried yet), ctx ended, the Cache is closed (ErrClosed) or
-// organizationID is empty. It never matches ErrForbidden or
-// client.ErrForbidden, even when a policy endpoint answered 403.
+// The error matches ErrPolicyUnavailable (and so client.ErrUnavailable), and
+// the categories of the cause, when no usable policy exists: the fetch failed
+// (or failed recently and is not retried yet), ctx ended, the Cache is closed
+// (ErrClosed) or organizationID is empty. It never matches ErrForbidden,
+// client.ErrForbidden or client.ErrSessionInvalid, even when a policy
+// endpoint answered 403 or 401.
 func (c *Cache) Index(ctx context.Context, organizationID string) (*Index, error) {
 	return c.IndexAt(ctx, organizationID, time.Time{})
 }
@@ -405,10 +406,12 @@ func (c *Cache) unavailable(e *entry, cause error) error {
 }
 
 // unavailableError is the ErrPolicyUnavailable error of one policy. It
-// matches the categories of its cause (client.ErrUnavailable,
-// context.DeadlineExceeded, ErrClosed...) except the forbidden ones: a 403
+// matches ErrPolicyUnavailable and client.ErrUnavailable always, and the
+// categories of its cause (context.DeadlineExceeded, ErrClosed,
+// client.ErrUnauthorizedCredentials...) except those about the member: a 403
 // answered by a policy endpoint refuses the fetch, not the member, and must
-// not read as a denial of the check.
+// not read as a denial of the check; a 401 says nothing about a session the
+// fetch never carried.
 type unavailableError struct {
 	policy string
 	cause  error
@@ -420,12 +423,10 @@ func (e *unavailableError) Error() string {
 
 func (e *unavailableError) Is(target error) bool {
 	switch target {
-	case ErrPolicyUnavailable:
-		return true
-	case ErrForbidden, ErrTenancy, ErrPermissionDenied, client.ErrForbidden:
+	case ErrForbidden, ErrTenancy, ErrPermissionDenied, client.ErrForbidden, client.ErrTenancy, client.ErrSessionInvalid:
 		return false
 	}
-	return errors.Is(e.cause, target)
+	return errors.Is(ErrPolicyUnavailable, target) || errors.Is(e.cause, target)
 }
 
 func (e *unavailableError) As(target any) bool { return errors.As(e.cause, target) }
