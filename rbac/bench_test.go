@@ -257,12 +257,12 @@ func BenchmarkAdmitOrganization(b *testing.B) {
 		ids[i] = fmt.Sprintf("organization-test-%d", i)
 	}
 	for _, id := range ids[:10000] {
-		c.orgEntry(id)
+		c.orgEntry(id, 0)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for _, id := range ids[10000:] {
-		c.orgEntry(id)
+		c.orgEntry(id, 0)
 	}
 }
 
