@@ -1,12 +1,24 @@
 package rbac
 
 import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/stytchtest"
 )
+
+// The cache benchmarks of this file are read as ratios against BenchmarkFloor
+// (or the hit/floor metric of BenchmarkHitRatio), run in the same invocation:
+//
+//	go test -run '^$' -bench 'Floor|Cache|HitRatio' -benchmem ./rbac/
 
 // benchPolicy is a policy of 50 roles with 20 permissions each (each on its
 // own resource with 4 actions), the shape of a large real project.
@@ -147,10 +159,24 @@ func TestCompileBenchPolicyShape(t *testing.T) {
 
 // warmCache is a Cache on a real clock holding the benchmark policy for
 // orgA, fetched over loopback from the emulator.
-func warmCache(b *testing.B) *Cache {
+func warmCache(b *testing.B) *Cache { return warmCacheOrgs(b, 1) }
+
+// fullOrgs is the number of organizations a full cache holds in the
+// benchmarks: its MaxOrganizations, so that the bookkeeping of eviction runs
+// on every hit as in a busy service.
+const fullOrgs = 200
+
+// warmCacheOrgs is warmCache holding orgs organizations' policies (orgA and
+// others), with MaxOrganizations orgs.
+func warmCacheOrgs(b *testing.B, orgs int) *Cache {
 	e := newEnv(b)
 	e.srv.SetPolicy(*benchPolicy())
-	c := e.newCache(b, Config{Now: time.Now})
+	c := e.newCache(b, Config{Now: time.Now, MaxOrganizations: orgs})
+	for i := range orgs - 1 {
+		if _, err := c.Index(b.Context(), fmt.Sprintf("organization-test-bench-%d", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if _, err := c.Index(b.Context(), orgA); err != nil {
 		b.Fatal(err)
 	}
@@ -170,17 +196,25 @@ func BenchmarkCacheAuthorize(b *testing.B) {
 }
 
 // BenchmarkCacheIndexAuthorize is the allocation-free path a caller without
-// need of the verdict takes: Cache.Index then Index.Authorize.
+// need of the verdict takes: Cache.Index then Index.Authorize, with one
+// organization cached, and with a full cache (MaxOrganizations held).
 func BenchmarkCacheIndexAuthorize(b *testing.B) {
-	c := warmCache(b)
-	ctx := b.Context()
-	b.ReportAllocs()
-	for b.Loop() {
-		ix, err := c.Index(ctx, orgA)
-		if err == nil {
-			err = ix.Authorize(orgA, benchRoles, benchCheck)
-		}
-		sinkErr = err
+	for _, bc := range []struct {
+		name string
+		orgs int
+	}{{"orgs=1", 1}, {"orgs=full", fullOrgs}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := warmCacheOrgs(b, bc.orgs)
+			ctx := b.Context()
+			b.ReportAllocs()
+			for b.Loop() {
+				ix, err := c.Index(ctx, orgA)
+				if err == nil {
+					err = ix.Authorize(orgA, benchRoles, benchCheck)
+				}
+				sinkErr = err
+			}
+		})
 	}
 }
 
@@ -223,11 +257,100 @@ func BenchmarkAdmitOrganization(b *testing.B) {
 		ids[i] = fmt.Sprintf("organization-test-%d", i)
 	}
 	for _, id := range ids[:10000] {
-		c.orgEntry(id)
+		c.orgEntry(id, 0)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for _, id := range ids[10000:] {
-		c.orgEntry(id)
+		c.orgEntry(id, 0)
 	}
+}
+
+// newFloor returns the floor of a local decision the whole project measures
+// against: the SHA-256 of a session JWT's signing input and one RSA-2048
+// PKCS#1 v1.5 verification of its signature.
+func newFloor(b *testing.B) func() error {
+	srv := stytchtest.NewServer(stytchtest.Options{SigningKey: signingKey()})
+	b.Cleanup(srv.Close)
+	_, jwt, err := srv.NewSession(stytchtest.SessionSpec{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dot := strings.LastIndexByte(jwt, '.')
+	input := jwt[:dot]
+	sig, err := base64.RawURLEncoding.DecodeString(jwt[dot+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := &signingKey().PublicKey
+	return func() error {
+		h := sha256.Sum256([]byte(input))
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig)
+	}
+}
+
+// BenchmarkFloor is the physical floor of a local decision: one RSA-2048
+// PKCS#1 v1.5 verification and the SHA-256 of the token's signing input.
+func BenchmarkFloor(b *testing.B) {
+	floor := newFloor(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := floor(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHitRatio interleaves the floor with hitsPerFloor cached
+// IndexAt + Authorize hits (the path of a guarded request whose policies are
+// warm) and reports the median hit over the median floor: on a shared
+// machine the ratio of the two, measured side by side, is what holds. The
+// cache holds one organization, or is full.
+func BenchmarkHitRatio(b *testing.B) {
+	const hitsPerFloor = 256
+	for _, bc := range []struct {
+		name string
+		orgs int
+	}{{"orgs=1", 1}, {"orgs=full", fullOrgs}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := warmCacheOrgs(b, bc.orgs)
+			floor := newFloor(b)
+			ctx := b.Context()
+			floors, hits := make([]float64, 0, 1024), make([]float64, 0, 1024)
+			for b.Loop() {
+				t0 := time.Now()
+				if err := floor(); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				for range hitsPerFloor {
+					ix, err := c.IndexAt(ctx, orgA, t1)
+					if err == nil {
+						err = ix.Authorize(orgA, benchRoles, benchCheck)
+					}
+					sinkErr = err
+				}
+				t2 := time.Now()
+				if sinkErr != nil {
+					b.Fatal(sinkErr)
+				}
+				floors = append(floors, float64(t1.Sub(t0)))
+				hits = append(hits, float64(t2.Sub(t1))/hitsPerFloor)
+			}
+			b.StopTimer()
+			f := median(floors)
+			b.ReportMetric(median(hits)/f, "hit/floor")
+			b.ReportMetric(median(hits), "hit-ns")
+			b.ReportMetric(f, "floor-ns")
+		})
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }

@@ -4,12 +4,13 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/maypok86/otter/v2"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/stytchguard/stytchguard/client"
@@ -57,10 +58,11 @@ type Config struct {
 	MaxStaleness time.Duration
 
 	// MaxOrganizations bounds the number of organization policies kept. To
-	// make room, the least recently used of 16 randomly sampled
-	// organizations is evicted (in a cache of at most 16, the least recently
-	// used one), so admitting an organization costs the same at any size.
-	// Zero means DefaultMaxOrganizations (1000).
+	// make room, the organizations least likely to be used again are
+	// evicted, judged by how recently and how often they were used
+	// (W-TinyLFU, github.com/maypok86/otter): a burst of organizations used
+	// once does not push out those in steady use. Admitting an organization
+	// costs the same at any size. Zero means DefaultMaxOrganizations (1000).
 	MaxOrganizations int
 
 	// FetchTimeout bounds each policy fetch. Zero means DefaultFetchTimeout
@@ -104,14 +106,17 @@ type Cache struct {
 
 	project *entry
 
-	// orgs maps organization ids to entries; lookups take no lock. Entries
-	// are added on first use of an organization and removed by eviction,
-	// both under mu, which also guards ids.
-	orgs sync.Map // string -> *entry
-	mu   sync.Mutex
-	// ids lists the cached organizations, in no order, for eviction by
-	// sampling; entry.slot is an entry's index in it.
-	ids []*entry
+	// orgs holds the organizations' entries, bounded by MaxOrganizations:
+	// entries are added on first use of an organization and removed by its
+	// eviction policy. lookup maps the same organization ids to the same
+	// entries for the hit path, where a sync.Map load costs a fraction of an
+	// otter read; orgs learns of the uses from orgEntry, at most once per
+	// organization and recordUseInterval. An entry is
+	// stored in lookup under orgs' lock of its key when orgs admits it, and
+	// deleted under the same lock when orgs evicts it, so lookup holds
+	// exactly the entries orgs holds.
+	orgs   *otter.Cache[string, *entry]
+	lookup sync.Map // string -> *entry
 
 	sf singleflight.Group
 
@@ -134,10 +139,9 @@ type entry struct {
 	// organization's policy, reused while neither changed.
 	index atomic.Pointer[Index]
 
-	slot       int          // index in Cache.ids, under Cache.mu
 	used       atomic.Bool  // used since the last background refresh round
-	lastUsed   atomic.Int64 // Now().UnixNano() of the last use, for eviction
 	refreshing atomic.Bool  // an asynchronous refresh is running
+	recorded   atomic.Int64 // UnixNano of the last use reported to Cache.orgs
 }
 
 // entryState is an immutable snapshot of an entry.
@@ -186,6 +190,21 @@ func New(cfg Config) (*Cache, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	orgs, err := otter.New(&otter.Options[string, *entry]{
+		MaximumSize: c.maxOrgs,
+		// Eviction runs on the goroutine that admits an organization (or,
+		// now and then, on one that records a use): the cache starts no
+		// goroutine of its own for Close to stop.
+		Executor: func(fn func()) { fn() },
+		OnAtomicDeletion: func(ev otter.DeletionEvent[string, *entry]) {
+			c.lookup.CompareAndDelete(ev.Key, ev.Value)
+		},
+		Logger: otterLogger{c.log},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rbac: organization cache: %w", err)
+	}
+	c.orgs = orgs
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wg.Add(1)
 	go c.loop()
@@ -212,7 +231,7 @@ func (c *Cache) Authorize(ctx context.Context, session *client.MemberSession, ch
 		session = &client.MemberSession{}
 	}
 	if session.OrganizationID != check.OrganizationID {
-		return nil, newAuthorizationError(ErrorTypeTenancy, session.OrganizationID, check)
+		return nil, newAuthorizationError(client.ErrorTypeTenancy, session.OrganizationID, check)
 	}
 	ix, err := c.Index(ctx, check.OrganizationID)
 	if err != nil {
@@ -227,11 +246,12 @@ func (c *Cache) Authorize(ctx context.Context, session *client.MemberSession, ch
 // wait; ctx bounds the wait, not the shared fetch). A cached policy due for
 // refresh is returned at once and refreshed in the background.
 //
-// The error matches ErrPolicyUnavailable, and the categories of the cause,
-// when no usable policy exists: the fetch failed (or failed recently and is
-// not retried yet), ctx ended, the Cache is closed (ErrClosed) or
-// organizationID is empty. It never matches ErrForbidden or
-// client.ErrForbidden, even when a policy endpoint answered 403.
+// The error matches ErrPolicyUnavailable (and so client.ErrUnavailable), and
+// the categories of the cause, when no usable policy exists: the fetch failed
+// (or failed recently and is not retried yet), ctx ended, the Cache is closed
+// (ErrClosed) or organizationID is empty. It never matches ErrForbidden,
+// client.ErrForbidden or client.ErrSessionInvalid, even when a policy
+// endpoint answered 403 or 401.
 func (c *Cache) Index(ctx context.Context, organizationID string) (*Index, error) {
 	return c.IndexAt(ctx, organizationID, time.Time{})
 }
@@ -246,7 +266,7 @@ func (c *Cache) IndexAt(ctx context.Context, organizationID string, now time.Tim
 	if now.IsZero() {
 		now = c.now()
 	}
-	oe := c.orgEntry(organizationID)
+	oe := c.orgEntry(organizationID, now.UnixNano())
 	// Both fetches, when needed, run at once.
 	pst, project, pch, err := c.begin(c.project, now)
 	if err != nil {
@@ -274,64 +294,41 @@ func (c *Cache) IndexAt(ctx context.Context, organizationID string, now time.Tim
 	return ix, nil
 }
 
-// evictionSample is how many cached organizations an admission compares to
-// pick the one to evict when the cache is full: all of them up to this
-// many, else this many chosen at random (least recently used among them).
-const evictionSample = 16
+// recordUseInterval is how often, at most, the uses of one organization are
+// reported to the eviction policy: often enough to rank organizations by
+// recency and frequency, rarely enough to keep its cost off the hit path.
+const recordUseInterval = int64(time.Millisecond)
 
-// orgEntry returns the entry of organizationID, creating it on first use.
-// When MaxOrganizations are cached, the least recently used of a random
-// sample of evictionSample organizations (exactly the least recently used
-// one in a cache that small) makes room: admission costs the same however
-// large MaxOrganizations is.
-func (c *Cache) orgEntry(organizationID string) *entry {
-	if e, ok := c.orgs.Load(organizationID); ok {
-		return e.(*entry)
+// orgEntry returns the entry of organizationID, used at now (UnixNano),
+// creating it on first use; admitting it may evict another organization.
+func (c *Cache) orgEntry(organizationID string, now int64) *entry {
+	if x, ok := c.lookup.Load(organizationID); ok {
+		e := x.(*entry)
+		if now-e.recorded.Load() >= recordUseInterval {
+			e.recorded.Store(now)
+			c.orgs.GetIfPresent(organizationID) // records the use
+		}
+		return e
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.orgs.Load(organizationID); ok {
-		return e.(*entry)
-	}
-	for len(c.ids) >= c.maxOrgs {
-		c.evict(c.leastRecentlyUsed())
-	}
-	e := newEntry("org:"+organizationID, organizationID)
-	e.lastUsed.Store(c.now().UnixNano()) // the newest entry is not the one to evict
-	e.slot = len(c.ids)
-	c.ids = append(c.ids, e)
-	c.orgs.Store(organizationID, e)
+	e, _ := c.orgs.ComputeIfAbsent(organizationID, func() (*entry, bool) {
+		e := newEntry("org:"+organizationID, organizationID)
+		e.recorded.Store(now)
+		c.lookup.Store(organizationID, e)
+		return e, false
+	})
 	return e
 }
 
-// leastRecentlyUsed picks the eviction victim among c.ids (not empty); c.mu
-// is held.
-func (c *Cache) leastRecentlyUsed() *entry {
-	var oldest *entry
-	consider := func(x *entry) {
-		if oldest == nil || x.lastUsed.Load() < oldest.lastUsed.Load() {
-			oldest = x
-		}
-	}
-	if len(c.ids) <= evictionSample {
-		for _, x := range c.ids {
-			consider(x)
-		}
-		return oldest
-	}
-	for range evictionSample {
-		consider(c.ids[rand.IntN(len(c.ids))])
-	}
-	return oldest
+// otterLogger hands what the organization cache reports (a panic in its
+// maintenance, never a policy) to the Cache's logger.
+type otterLogger struct{ log *slog.Logger }
+
+func (l otterLogger) Warn(ctx context.Context, msg string, err error) {
+	l.log.WarnContext(ctx, "rbac: organization cache: "+msg, "error", err)
 }
 
-// evict removes e from the cache; c.mu is held.
-func (c *Cache) evict(e *entry) {
-	last := c.ids[len(c.ids)-1]
-	c.ids[e.slot], last.slot = last, e.slot
-	c.ids[len(c.ids)-1] = nil
-	c.ids = c.ids[:len(c.ids)-1]
-	c.orgs.Delete(e.orgID)
+func (l otterLogger) Error(ctx context.Context, msg string, err error) {
+	l.log.ErrorContext(ctx, "rbac: organization cache: "+msg, "error", err)
 }
 
 // begin returns e's policy when it is usable at now, starting a background
@@ -341,9 +338,6 @@ func (c *Cache) evict(e *entry) {
 func (c *Cache) begin(e *entry, now time.Time) (*entryState, *compiled, <-chan singleflight.Result, error) {
 	if !e.used.Load() {
 		e.used.Store(true)
-	}
-	if n := now.UnixNano(); n-e.lastUsed.Load() >= int64(time.Millisecond) {
-		e.lastUsed.Store(n)
 	}
 	st := e.state.Load()
 	if st.policy != nil && now.Sub(st.fetchedAt) <= c.maxStaleness {
@@ -405,10 +399,12 @@ func (c *Cache) unavailable(e *entry, cause error) error {
 }
 
 // unavailableError is the ErrPolicyUnavailable error of one policy. It
-// matches the categories of its cause (client.ErrUnavailable,
-// context.DeadlineExceeded, ErrClosed...) except the forbidden ones: a 403
+// matches ErrPolicyUnavailable and client.ErrUnavailable always, and the
+// categories of its cause (context.DeadlineExceeded, ErrClosed,
+// client.ErrUnauthorizedCredentials...) except those about the member: a 403
 // answered by a policy endpoint refuses the fetch, not the member, and must
-// not read as a denial of the check.
+// not read as a denial of the check; a 401 says nothing about a session the
+// fetch never carried.
 type unavailableError struct {
 	policy string
 	cause  error
@@ -420,12 +416,10 @@ func (e *unavailableError) Error() string {
 
 func (e *unavailableError) Is(target error) bool {
 	switch target {
-	case ErrPolicyUnavailable:
-		return true
-	case ErrForbidden, ErrTenancy, ErrPermissionDenied, client.ErrForbidden:
+	case ErrForbidden, ErrTenancy, ErrPermissionDenied, client.ErrForbidden, client.ErrTenancy, client.ErrSessionInvalid:
 		return false
 	}
-	return errors.Is(e.cause, target)
+	return errors.Is(ErrPolicyUnavailable, target) || errors.Is(e.cause, target)
 }
 
 func (e *unavailableError) As(target any) bool { return errors.As(e.cause, target) }
@@ -564,11 +558,11 @@ func (c *Cache) loop() {
 // refreshRound refreshes the cached policies: all of them, or with onlyUsed
 // those used since the previous such round whose policy is not recent.
 func (c *Cache) refreshRound(ctx context.Context, onlyUsed bool) error {
-	c.mu.Lock()
-	entries := make([]*entry, 0, len(c.ids)+1)
+	entries := make([]*entry, 0, c.orgs.EstimatedSize()+1)
 	entries = append(entries, c.project)
-	entries = append(entries, c.ids...)
-	c.mu.Unlock()
+	for e := range c.orgs.Values() {
+		entries = append(entries, e)
+	}
 
 	now := c.now()
 	todo := entries[:0]

@@ -462,15 +462,17 @@ func TestCacheConcurrentUseWithRefreshes(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	cancel()
 	wg.Wait()
-	c.mu.Lock()
-	n := len(c.ids)
-	c.mu.Unlock()
-	if n > 3 {
-		t.Fatalf("%d organizations cached, want at most 3", n)
+	n := 0
+	c.lookup.Range(func(_, _ any) bool { n++; return true })
+	if m := c.orgs.EstimatedSize(); m > 3 || n != m {
+		t.Fatalf("%d organizations cached and %d in the lookup map, want the same, at most 3", m, n)
 	}
 }
 
-func TestCacheEvictsLeastRecentlyUsedOrganization(t *testing.T) {
+// TestCacheEvictsTheColdOrganization: the organization used least recently
+// and least often makes room, and an evicted one is neither refreshed nor
+// lost for good.
+func TestCacheEvictsTheColdOrganization(t *testing.T) {
 	e := newEnv(t)
 	e.srv.SetPolicy(cachePolicy())
 	c := e.newCache(t, Config{MaxOrganizations: 2})
@@ -485,7 +487,7 @@ func TestCacheEvictsLeastRecentlyUsedOrganization(t *testing.T) {
 	use(orgA)
 	use(orgB)
 	use(orgA)
-	use(orgC) // evicts B, the least recently used
+	use(orgC) // evicts B, used least recently and least often
 	if n := e.srv.Calls(stytchtest.EndpointOrgPolicy); n != 3 {
 		t.Fatalf("org policy fetched %d times, want 3", n)
 	}
@@ -641,34 +643,40 @@ func TestCacheIndexAtUsesTheCallersTime(t *testing.T) {
 
 // TestCacheChurnKeepsTheHotOrganization: with far more organizations than
 // MaxOrganizations passing through, the cache stays bounded and the
-// organization used all along is never the one evicted (eviction samples
-// organizations and drops the least recently used of the sample).
+// organization used all along is never the one evicted.
 func TestCacheChurnKeepsTheHotOrganization(t *testing.T) {
 	e := newEnv(t)
 	c := e.newCache(t, Config{MaxOrganizations: 100})
-	hot := c.orgEntry(orgA)
+	now := e.clock.Now().UnixNano()
+	hot := c.orgEntry(orgA, now)
 	for i := range 2000 {
-		e.clock.Advance(time.Second)
-		if got := c.orgEntry(orgA); got != hot {
+		now += int64(time.Second)
+		if got := c.orgEntry(orgA, now); got != hot { // a use of orgA, as a check makes
 			t.Fatalf("after %d cold organizations the hot one was evicted", i)
 		}
-		hot.lastUsed.Store(e.clock.Now().UnixNano()) // what a check of orgA records
-		c.orgEntry(fmt.Sprintf("organization-test-cold-%d", i))
+		c.orgEntry(fmt.Sprintf("organization-test-cold-%d", i), now)
+		if n := c.orgs.EstimatedSize(); n > 100 {
+			t.Fatalf("after %d cold organizations %d are cached, want at most 100", i+1, n)
+		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.ids) != 100 {
-		t.Fatalf("%d organizations cached, want 100", len(c.ids))
+	// The lookup map holds exactly the entries the bounded cache holds.
+	held := map[string]*entry{}
+	for id, x := range c.orgs.All() {
+		held[id] = x
+	}
+	if len(held) != 100 {
+		t.Fatalf("%d organizations cached, want 100", len(held))
 	}
 	n := 0
-	c.orgs.Range(func(_, _ any) bool { n++; return true })
-	if n != 100 {
-		t.Fatalf("map holds %d organizations, list %d", n, len(c.ids))
-	}
-	for i, x := range c.ids {
-		if x.slot != i {
-			t.Fatalf("entry %s at %d records slot %d", x.orgID, i, x.slot)
+	c.lookup.Range(func(k, v any) bool {
+		n++
+		if held[k.(string)] != v.(*entry) {
+			t.Errorf("lookup holds %s, evicted from the cache", k)
 		}
+		return true
+	})
+	if n != len(held) {
+		t.Fatalf("lookup holds %d organizations, the cache %d", n, len(held))
 	}
 }
 
@@ -688,14 +696,13 @@ func TestCacheRecreatedEntryRecordsTheSharedFailure(t *testing.T) {
 	first := make(chan error, 1)
 	go func() { _, err := c.Index(ctx, orgA); first <- err }()
 	waitFor(t, "the fetch of A to start", func() bool {
-		x, ok := c.orgs.Load(orgA)
-		return ok && x.(*entry).lastUsed.Load() != 0 && e.srv.Calls(stytchtest.EndpointOrgPolicy) >= 2 // B once, then A
+		_, ok := c.orgs.GetEntryQuietly(orgA)
+		return ok && e.srv.Calls(stytchtest.EndpointOrgPolicy) >= 2 // B once, then A
 	})
-	c.orgEntry(orgC) // evicts A, whose fetch is still running
-	if _, ok := c.orgs.Load(orgA); ok {
-		t.Fatal("A was not evicted")
-	}
-	if _, err := c.Index(ctx, orgA); !errors.Is(err, ErrPolicyUnavailable) { // a new entry joins the fetch
+	// Evicted, as by the bound, while its fetch is still running; a new
+	// entry joins that fetch.
+	c.orgs.Invalidate(orgA)
+	if _, err := c.Index(ctx, orgA); !errors.Is(err, ErrPolicyUnavailable) {
 		t.Fatalf("joined fetch = %v, want ErrPolicyUnavailable", err)
 	}
 	if err := <-first; !errors.Is(err, ErrPolicyUnavailable) {
@@ -723,17 +730,15 @@ func TestCacheFailedSharedFetchKeepsTheNewerPolicy(t *testing.T) {
 	if _, err := c.Authorize(ctx, member(orgA, "auditor"), audit); err != nil {
 		t.Fatal(err)
 	}
-	x, _ := c.orgs.Load(orgA)
-	e1 := x.(*entry) // held by a refresh round's snapshot / a refreshAsync goroutine
-	c.orgEntry(orgB) // evicts e1
+	e1, _ := c.orgs.GetIfPresent(orgA) // held by a refresh round's snapshot / a refreshAsync goroutine
+	c.orgs.Invalidate(orgA)            // as an eviction does
 	// The organization revokes the role; A is used again and fetched afresh.
 	e.srv.SetOrgPolicy(orgA, client.OrgPolicy{})
 	e.clock.Advance(time.Second)
 	if _, err := c.Authorize(ctx, member(orgA, "auditor"), audit); !errors.Is(err, ErrPermissionDenied) {
 		t.Fatalf("after revocation: %v, want denied", err)
 	}
-	x, _ = c.orgs.Load(orgA)
-	e2 := x.(*entry)
+	e2, _ := c.orgs.GetIfPresent(orgA)
 	if e2 == e1 {
 		t.Fatal("not re-created")
 	}

@@ -47,8 +47,11 @@
 //
 // # Errors
 //
-// Errors never contain a credential. Branch on them with errors.Is:
-// [ErrForbidden] (with [ErrTenancy] or [ErrPermissionDenied]) for a refusal,
-// [ErrPolicyUnavailable] when no decision could be made; errors.As with
-// [*AuthorizationError] gives the refused check and the API's error_type.
+// Errors never contain a credential. The categories are those of package
+// client, defined there once; the sentinels of this package refine them.
+// Branch with errors.Is: [ErrForbidden] (client.ErrForbidden), with
+// [ErrTenancy] (client.ErrTenancy) or [ErrPermissionDenied], for a refusal;
+// [ErrPolicyUnavailable] (client.ErrUnavailable) when no decision could be
+// made. errors.As with [*AuthorizationError] gives the refused check and the
+// API's error_type (client.ErrorTypeTenancy or client.ErrorTypePermission).
 package rbac

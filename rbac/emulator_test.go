@@ -102,12 +102,17 @@ func TestLocalAgreesWithEmulator(t *testing.T) {
 				t.Fatalf("case %d: 200 without an authorized verdict: %+v", i, resp.Verdict)
 			}
 			remoteGranting = resp.Verdict.GrantingRoles
-		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden && apiErr.ErrorType == ErrorTypeTenancy:
+		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden && apiErr.ErrorType == client.ErrorTypeTenancy:
 			remote = denyTenancy
-		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden && apiErr.ErrorType == ErrorTypePermission:
+		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden && apiErr.ErrorType == client.ErrorTypePermission:
 			remote = denyPermission
 		default:
 			t.Fatalf("case %d: Authenticate: %v", i, err)
+		}
+		// One vocabulary: the API's refusal and the local one fall in the
+		// same client categories.
+		if remote != allow && (!errors.Is(err, client.ErrForbidden) || errors.Is(err, client.ErrTenancy) != (remote == denyTenancy)) {
+			t.Fatalf("case %d: API refusal %v outside its client category", i, err)
 		}
 		counts[remote]++
 
@@ -115,6 +120,10 @@ func TestLocalAgreesWithEmulator(t *testing.T) {
 		v, lerr := Compile(&policy, &orgPolicy).Verdict(s.org, s.roles, check)
 		if got := outcomeOf(t, lerr); got != remote {
 			t.Fatalf("case %d: local %v (%v), emulator %v\nroles=%q check=%+v\npolicy=%+v\norg=%+v", i, got, lerr, remote, s.roles, check, policy, orgPolicy)
+		}
+		if lerr != nil && (errors.Is(lerr, client.ErrForbidden) != errors.Is(err, client.ErrForbidden) ||
+			errors.Is(lerr, client.ErrTenancy) != errors.Is(err, client.ErrTenancy)) {
+			t.Fatalf("case %d: local refusal %v and API refusal %v in different client categories", i, lerr, err)
 		}
 		if remote == allow && !slices.Equal(v.GrantingRoles, remoteGranting) {
 			t.Fatalf("case %d: local granting %q, emulator %q\nroles=%q check=%+v\npolicy=%+v\norg=%+v", i, v.GrantingRoles, remoteGranting, s.roles, check, policy, orgPolicy)

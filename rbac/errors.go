@@ -7,55 +7,79 @@ import (
 	"github.com/stytchguard/stytchguard/client"
 )
 
-// Error types carried by AuthorizationError. They are the error_type strings
-// the Stytch API returns with HTTP 403 for the same failures.
+// Error types carried by AuthorizationError, the error_type strings the
+// Stytch API returns with HTTP 403 for the same failures.
 const (
 	// ErrorTypeTenancy is the error_type of a check whose organization is not
 	// the subject's organization.
-	ErrorTypeTenancy = "session_authorization_tenancy_error"
+	//
+	// Deprecated: use client.ErrorTypeTenancy, which it equals.
+	ErrorTypeTenancy = client.ErrorTypeTenancy
 	// ErrorTypePermission is the error_type of a check that no role of the
 	// subject grants.
-	ErrorTypePermission = "session_authorization_error"
+	//
+	// Deprecated: use client.ErrorTypePermission, which it equals.
+	ErrorTypePermission = client.ErrorTypePermission
 )
 
+// The categories below refine those of package client, where each is
+// defined once: every rbac sentinel wraps its client counterpart, so a
+// caller may branch on either.
 var (
-	// ErrForbidden is the category of every authorization refusal (HTTP 403):
-	// errors.Is(err, ErrForbidden) holds for each *AuthorizationError, as
-	// does errors.Is(err, client.ErrForbidden).
-	ErrForbidden = errors.New("rbac: forbidden")
+	// ErrForbidden is the category of every authorization refusal (HTTP 403).
+	// It wraps client.ErrForbidden: errors.Is(err, ErrForbidden) and
+	// errors.Is(err, client.ErrForbidden) both hold for each
+	// *AuthorizationError.
+	ErrForbidden error = &categoryError{"rbac: forbidden", []error{client.ErrForbidden}}
 
 	// ErrTenancy reports that the organization of an AuthorizationCheck is not
-	// the organization of the subject. It is a kind of ErrForbidden.
-	ErrTenancy = errors.New("rbac: organization mismatch")
+	// the organization of the subject. It is a kind of ErrForbidden and wraps
+	// client.ErrTenancy, the category of the API's own tenancy refusals.
+	ErrTenancy error = &categoryError{"rbac: organization mismatch", []error{client.ErrTenancy, ErrForbidden}}
 
 	// ErrPermissionDenied reports that none of the subject's roles grants the
 	// action on the resource. It is a kind of ErrForbidden.
-	ErrPermissionDenied = errors.New("rbac: permission denied")
+	ErrPermissionDenied error = &categoryError{"rbac: permission denied", []error{ErrForbidden}}
 
 	// ErrPolicyUnavailable reports that no usable policy exists for the
 	// decision: it was never fetched successfully, or it is older than the
-	// configured maximum staleness and every refresh failed. The error also
-	// matches the categories of the cause (often client.ErrUnavailable), but
-	// never a forbidden category. No decision was made:
-	// the caller must not allow the request, and may ask the Stytch API to
-	// decide instead (an Authenticate call with an authorization_check).
-	ErrPolicyUnavailable = errors.New("rbac: policy unavailable")
+	// configured maximum staleness and every refresh failed. It wraps
+	// client.ErrUnavailable: no decision was made, and asking again later can
+	// succeed. An error of this category also matches the categories of its
+	// cause (context.DeadlineExceeded, ErrClosed,
+	// client.ErrUnauthorizedCredentials...), but never a forbidden category
+	// nor client.ErrSessionInvalid: a policy fetch carries no session, so its
+	// failure says nothing about the member. The caller must not allow the
+	// request, and may ask the Stytch API to decide instead (an Authenticate
+	// call with an authorization_check).
+	ErrPolicyUnavailable error = &categoryError{"rbac: policy unavailable", []error{client.ErrUnavailable}}
 
 	// ErrClosed is wrapped by the ErrPolicyUnavailable error returned when a
 	// fetch would be needed after Cache.Close.
 	ErrClosed = errors.New("rbac: cache closed")
 )
 
+// categoryError is a sentinel of this package that refines the categories it
+// unwraps to.
+type categoryError struct {
+	msg     string
+	parents []error
+}
+
+func (e *categoryError) Error() string   { return e.msg }
+func (e *categoryError) Unwrap() []error { return e.parents }
+
 // AuthorizationError is the refusal of an AuthorizationCheck. ErrorType is
-// ErrorTypeTenancy or ErrorTypePermission, the same strings the Stytch API
-// returns. The other fields are identifiers of the check and never contain a
+// client.ErrorTypeTenancy or client.ErrorTypePermission, the same strings the
+// Stytch API returns. The other fields are identifiers of the check and never contain a
 // credential.
 //
-// errors.Is(err, ErrForbidden) holds for every AuthorizationError;
-// errors.Is(err, ErrTenancy) holds for the tenancy case and
+// errors.Is(err, ErrForbidden) and errors.Is(err, client.ErrForbidden) hold
+// for every AuthorizationError; errors.Is(err, ErrTenancy) (and
+// client.ErrTenancy) holds for the tenancy case and
 // errors.Is(err, ErrPermissionDenied) for the permission case.
 type AuthorizationError struct {
-	// ErrorType is ErrorTypeTenancy or ErrorTypePermission.
+	// ErrorType is client.ErrorTypeTenancy or client.ErrorTypePermission.
 	ErrorType string
 	// SubjectOrganizationID is the organization of the session.
 	SubjectOrganizationID string
@@ -72,7 +96,7 @@ const maxErrorField = 128
 // Error describes the refusal. Identifiers are quoted (control characters
 // escaped) and cut to a bounded length.
 func (e *AuthorizationError) Error() string {
-	if e.ErrorType == ErrorTypeTenancy {
+	if e.ErrorType == client.ErrorTypeTenancy {
 		return "rbac: subject organization_id " + quoteField(e.SubjectOrganizationID) +
 			" does not match authorization organization_id " + quoteField(e.OrganizationID)
 	}
@@ -81,19 +105,14 @@ func (e *AuthorizationError) Error() string {
 		" in organization " + quoteField(e.OrganizationID)
 }
 
-// Is reports whether target is a category e belongs to: ErrForbidden and
-// client.ErrForbidden (the category of the API's own 403 refusals) always,
-// ErrTenancy or ErrPermissionDenied according to ErrorType.
-func (e *AuthorizationError) Is(target error) bool {
-	switch target {
-	case ErrForbidden, client.ErrForbidden:
-		return true
-	case ErrTenancy:
-		return e.ErrorType == ErrorTypeTenancy
-	case ErrPermissionDenied:
-		return e.ErrorType == ErrorTypePermission
+// Unwrap returns the category of the refusal: ErrTenancy for
+// client.ErrorTypeTenancy, else ErrPermissionDenied. Through it the error
+// matches ErrForbidden and the client categories with errors.Is.
+func (e *AuthorizationError) Unwrap() error {
+	if e.ErrorType == client.ErrorTypeTenancy {
+		return ErrTenancy
 	}
-	return false
+	return ErrPermissionDenied
 }
 
 // StatusCode returns the HTTP status of an authorization refusal, 403.

@@ -200,11 +200,11 @@ func (ix *Index) grantPosition(project, org map[string]*actionSet, role, action 
 //
 // A nil check is allowed (nil error). Otherwise tenancy is decided first:
 // subjectOrg must equal check.OrganizationID exactly, else the result is an
-// *AuthorizationError of type ErrorTypeTenancy. Then the check is granted
+// *AuthorizationError of type client.ErrorTypeTenancy. Then the check is granted
 // when a permission of one of roles (roles the policy does not know grant
 // nothing) has ResourceID equal to check.ResourceID and lists check.Action
 // or "*"; else the result is an *AuthorizationError of type
-// ErrorTypePermission. A nil ix refuses every check that passes tenancy with
+// client.ErrorTypePermission. A nil ix refuses every check that passes tenancy with
 // ErrPolicyUnavailable.
 //
 // Authorize does not allocate when it allows.
@@ -213,14 +213,14 @@ func (ix *Index) Authorize(subjectOrg string, roles []string, check *client.Auth
 		return nil
 	}
 	if subjectOrg != check.OrganizationID {
-		return newAuthorizationError(ErrorTypeTenancy, subjectOrg, check)
+		return newAuthorizationError(client.ErrorTypeTenancy, subjectOrg, check)
 	}
 	if ix == nil {
 		return ErrPolicyUnavailable
 	}
 	project, org := ix.resourceGrants(check.ResourceID)
 	if project == nil && org == nil {
-		return newAuthorizationError(ErrorTypePermission, subjectOrg, check)
+		return newAuthorizationError(client.ErrorTypePermission, subjectOrg, check)
 	}
 	for _, r := range roles {
 		if s := project[r]; s != nil && s.allows(check.Action) {
@@ -230,7 +230,7 @@ func (ix *Index) Authorize(subjectOrg string, roles []string, check *client.Auth
 			return nil
 		}
 	}
-	return newAuthorizationError(ErrorTypePermission, subjectOrg, check)
+	return newAuthorizationError(client.ErrorTypePermission, subjectOrg, check)
 }
 
 // Verdict makes the same decision as Authorize and, when it allows, returns
@@ -247,7 +247,7 @@ func (ix *Index) Verdict(subjectOrg string, roles []string, check *client.Author
 		return nil, nil
 	}
 	if subjectOrg != check.OrganizationID {
-		return nil, newAuthorizationError(ErrorTypeTenancy, subjectOrg, check)
+		return nil, newAuthorizationError(client.ErrorTypeTenancy, subjectOrg, check)
 	}
 	if ix == nil {
 		return nil, ErrPolicyUnavailable
@@ -267,7 +267,7 @@ func (ix *Index) Verdict(subjectOrg string, roles []string, check *client.Author
 		}
 	}
 	if len(granting) == 0 {
-		return nil, newAuthorizationError(ErrorTypePermission, subjectOrg, check)
+		return nil, newAuthorizationError(client.ErrorTypePermission, subjectOrg, check)
 	}
 	slices.SortFunc(granting, func(a, b grantingRole) int { return cmp.Compare(a.at, b.at) })
 	names := make([]string, len(granting))

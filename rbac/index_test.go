@@ -68,9 +68,9 @@ func outcomeOf(t *testing.T, err error) outcome {
 	switch {
 	case err == nil:
 		return allow
-	case errors.As(err, &ae) && ae.ErrorType == ErrorTypeTenancy:
+	case errors.As(err, &ae) && ae.ErrorType == client.ErrorTypeTenancy:
 		return denyTenancy
-	case errors.As(err, &ae) && ae.ErrorType == ErrorTypePermission:
+	case errors.As(err, &ae) && ae.ErrorType == client.ErrorTypePermission:
 		return denyPermission
 	}
 	t.Fatalf("unexpected error %v", err)
