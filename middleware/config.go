@@ -135,6 +135,18 @@ type Config struct {
 
 	// Remote tunes the calls to Stytch's Authenticate.
 	Remote RemoteConfig
+
+	// Fleet shares revocations and remote answers with the other replicas
+	// of the service (fleet.Redis). Nil means this replica decides alone:
+	// Revoke then refuses a session here only.
+	Fleet Fleet
+	// FleetOutageMaxTokenAge bounds how long a session JWT is trusted
+	// locally while this replica is not current with the fleet's
+	// revocation feed (Fleet.Current is not nil): older JWTs are checked
+	// with Stytch, so a revocation made during the outage takes effect
+	// within this bound. Zero means DefaultFleetOutageMaxTokenAge (30 s);
+	// negative is an error.
+	FleetOutageMaxTokenAge time.Duration
 }
 
 // RemoteConfig tunes the calls to Stytch's Authenticate: timeout,
@@ -192,7 +204,7 @@ func (cfg *Config) normalize() error {
 	}
 	rc := &cfg.Remote
 	if rc.Timeout < 0 || rc.BreakerOpenFor < 0 || rc.MaxConcurrent < 0 || rc.CacheSize < 0 ||
-		rc.BreakerFailures < 0 || cfg.MaxCredentialBytes < 0 {
+		rc.BreakerFailures < 0 || cfg.MaxCredentialBytes < 0 || cfg.FleetOutageMaxTokenAge < 0 {
 		return fmt.Errorf("%w: negative duration or limit", errConfig)
 	}
 	cfg.MaxTokenAge = max(cfg.MaxTokenAge, 0)
@@ -227,6 +239,7 @@ func (cfg *Config) normalize() error {
 	}
 	cfg.Cookies.Path = cmp.Or(cfg.Cookies.Path, "/")
 	cfg.Cookies.SameSite = cmp.Or(cfg.Cookies.SameSite, http.SameSiteLaxMode)
+	cfg.FleetOutageMaxTokenAge = cmp.Or(cfg.FleetOutageMaxTokenAge, DefaultFleetOutageMaxTokenAge)
 	rc.Timeout = cmp.Or(rc.Timeout, DefaultRemoteTimeout)
 	rc.MaxConcurrent = cmp.Or(rc.MaxConcurrent, DefaultRemoteMaxConcurrent)
 	rc.CacheTTL = cmp.Or(rc.CacheTTL, DefaultRemoteCacheTTL)

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,9 @@ type Guard struct {
 	policies *rbac.Cache
 	remote   *remote
 	tel      *telemetry
+	revoked  revocations
+	// stopWatch ends the fleet's revocation feed to this Guard.
+	stopWatch func()
 
 	// ownVerifier, ownPolicies: the Guard built them, on cfg.Now.
 	ownVerifier, ownPolicies bool
@@ -91,12 +95,20 @@ func New(cfg Config) (*Guard, error) {
 	}
 	g.tel = tel
 	g.remote = newRemote(g.client, &g.cfg, tel)
+	if f := cfg.Fleet; f != nil {
+		g.stopWatch = f.Watch(func(sessionID string, until time.Time) {
+			g.revoked.add(sessionID, until, g.cfg.Now())
+		})
+	}
 	return g, nil
 }
 
 // Close stops the background work of the verifier and policy cache the Guard
 // built (not shared ones) and waits for in-flight remote calls to end.
 func (g *Guard) Close() error {
+	if g.stopWatch != nil {
+		g.stopWatch()
+	}
 	g.remote.close()
 	errs := []error{g.tel.close()}
 	return errors.Join(append(errs, g.closeOwned())...)
@@ -342,10 +354,19 @@ func (g *Guard) extract(r *http.Request) (Credential, error) {
 // It fills p.
 func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credential, p *Principal, now time.Time) error {
 	if cred.SessionJWT != "" {
+		maxAge := g.cfg.MaxTokenAge
+		if f := g.cfg.Fleet; f != nil && f.Current() != nil {
+			// Cut off from the revocation feed: trust only young JWTs, and
+			// let Stytch judge the others.
+			maxAge = min(cmp.Or(maxAge, g.cfg.FleetOutageMaxTokenAge), g.cfg.FleetOutageMaxTokenAge)
+		}
 		// The session and claims are the verified-token cache's own,
 		// shared read-only as Principal documents.
-		session, claims, err := g.verifier.VerifyShared(ctx, cred.SessionJWT, g.cfg.MaxTokenAge, now)
+		session, claims, err := g.verifier.VerifyShared(ctx, cred.SessionJWT, maxAge, now)
 		if err == nil {
+			if g.isRevoked(session.MemberSessionID, now) {
+				return g.refuseRevoked(w, cred)
+			}
 			p.shared = shared{session: session, claims: claims}
 			p.Source, p.cred = SourceLocal, cred
 			return nil
@@ -361,6 +382,27 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken}, p)
 }
 
+// isRevoked reports whether the session was revoked through Revoke or the
+// fleet's feed. now is g.now()'s reading (zero: read the clock).
+func (g *Guard) isRevoked(sessionID string, now time.Time) bool {
+	if g.revoked.size() == 0 {
+		return false
+	}
+	if now.IsZero() {
+		now = g.cfg.Now()
+	}
+	return g.revoked.revoked(sessionID, now)
+}
+
+// refuseRevoked answers a revoked session as Stytch would: 401
+// session_expired, cookies cleared.
+func (g *Guard) refuseRevoked(w http.ResponseWriter, cred Credential) error {
+	if cred.FromCookies {
+		g.clearCookies(w)
+	}
+	return newError(ErrSessionExpired, "session revoked", nil)
+}
+
 func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams, p *Principal) error {
 	resp, fromCache, err := g.remote.authenticate(ctx, params, nil)
 	if err != nil {
@@ -369,6 +411,9 @@ func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Cr
 	src := SourceRemote
 	if fromCache {
 		src = SourceCache
+	}
+	if g.isRevoked(resp.MemberSession.MemberSessionID, time.Time{}) {
+		return g.refuseRevoked(w, cred)
 	}
 	// The answer is shared with the requests it was coalesced or cached
 	// for: the principal points into it, and hands out copies.

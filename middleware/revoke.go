@@ -1,0 +1,180 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stytchguard/stytchguard/client"
+)
+
+// Fleet is state shared by the replicas of a service: a feed of revoked
+// sessions and a shared cache of Stytch's Authenticate answers. fleet.Redis
+// implements it over Redis. Set it as Config.Fleet; the Guard does not
+// close it (several Guards may share one).
+type Fleet interface {
+	// Announce publishes that sessionID is revoked, to be remembered until
+	// until. It returns nil once the fleet has it; otherwise the
+	// announcement may be queued for later delivery, and the error says
+	// what happened.
+	Announce(ctx context.Context, sessionID string, until time.Time) error
+	// Watch calls fn for every revocation announced by any replica, this
+	// one included, and for those missed while cut off once the replica is
+	// back. The returned func stops the calls.
+	Watch(fn func(sessionID string, until time.Time)) (stop func())
+	// Current returns nil while this replica is current with the feed, and
+	// why not otherwise. It is called on every decision and must be cheap
+	// and allocation-free.
+	Current() error
+	// LoadAuthenticate returns the answer stored for credential and
+	// variant, or nil and no error on a miss.
+	LoadAuthenticate(ctx context.Context, credential, variant string) (*client.AuthenticateResponse, error)
+	// StoreAuthenticate stores an answer for credential and variant for
+	// ttl.
+	StoreAuthenticate(ctx context.Context, credential, variant string, resp *client.AuthenticateResponse, ttl time.Duration) error
+	// ForgetSession drops every answer stored for sessionID.
+	ForgetSession(ctx context.Context, sessionID string) error
+}
+
+// DefaultFleetOutageMaxTokenAge is the default Config.FleetOutageMaxTokenAge.
+const DefaultFleetOutageMaxTokenAge = 30 * time.Second
+
+// maxJWTLifetime is the longest a Stytch session JWT lives (exp - iat).
+const maxJWTLifetime = 5 * time.Minute
+
+// revocations is the set of sessions revoked on this replica or announced
+// by the fleet, each kept until no JWT minted before its revocation can
+// still be valid. Reads are a lock-free map lookup (the map is replaced on
+// every change, never modified), so the check costs no allocation and no
+// lock on the hit path.
+type revocations struct {
+	m  atomic.Pointer[map[string]time.Time]
+	mu sync.Mutex // serializes writers
+}
+
+// add records sessionID as revoked until until, and drops what expired by
+// now.
+func (rv *revocations) add(sessionID string, until, now time.Time) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	old := rv.m.Load()
+	next := make(map[string]time.Time, 1+lenOf(old))
+	if old != nil {
+		for id, u := range *old {
+			if u.After(now) {
+				next[id] = u
+			}
+		}
+	}
+	if u, ok := next[sessionID]; !ok || until.After(u) {
+		next[sessionID] = until
+	}
+	rv.m.Store(&next)
+}
+
+func lenOf(m *map[string]time.Time) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
+}
+
+// revoked reports whether sessionID is revoked at now.
+func (rv *revocations) revoked(sessionID string, now time.Time) bool {
+	m := rv.m.Load()
+	if m == nil || len(*m) == 0 {
+		return false
+	}
+	u, ok := (*m)[sessionID]
+	return ok && now.Before(u)
+}
+
+// size is the number of sessions held, expired ones included until the
+// next change.
+func (rv *revocations) size() int { return lenOf(rv.m.Load()) }
+
+// ErrNotAnnounced reports that Revoke revoked the session at Stytch and on
+// this replica, but could not announce it to the fleet yet; the cause (for
+// fleet.Redis, fleet.ErrQueued when the announcement waits in its queue for
+// Redis to come back) tells more.
+var ErrNotAnnounced = errors.New("middleware: revocation not announced to the fleet yet")
+
+// ErrNoSession is returned by Revoke for a principal without a member
+// session (an M2M client, or none).
+var ErrNoSession = errors.New("middleware: principal has no member session")
+
+// Revoke ends p's session: it revokes it at Stytch (Sessions.Revoke by
+// member_session_id), refuses its JWTs and session token on this replica at
+// once (401 session_expired, cookies cleared), and announces it to the
+// fleet, whose replicas refuse it as soon as they hear of it. The local
+// refusal lasts as long as a JWT minted before now can be valid, and
+// happens even when Stytch cannot be reached, so that a logout always
+// takes effect here.
+//
+// Errors: ErrNoSession; Stytch's error (the session may still be valid
+// there; retry); an error matching ErrNotAnnounced when the fleet did not
+// take the announcement (it may be queued). Several can be joined.
+func (g *Guard) Revoke(ctx context.Context, p *Principal) error {
+	var s *client.MemberSession
+	if p != nil {
+		s = p.session()
+	}
+	if s == nil || s.MemberSessionID == "" {
+		return ErrNoSession
+	}
+	id := s.MemberSessionID
+	now := g.cfg.Now()
+	until := now.Add(maxJWTLifetime + g.leeway())
+	g.revoked.add(id, until, now)
+	var errs []error
+	if _, err := g.client.Sessions.Revoke(ctx, &client.RevokeParams{MemberSessionID: id}); err != nil && !errors.Is(err, client.ErrSessionInvalid) {
+		errs = append(errs, fmt.Errorf("middleware: revoking the session at Stytch: %w", err))
+	}
+	if f := g.cfg.Fleet; f != nil {
+		if err := f.Announce(ctx, id, until); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrNotAnnounced, err))
+		}
+		if err := f.ForgetSession(ctx, id); err != nil {
+			g.cfg.Logger.Warn("stytchguard: could not drop the shared answers of a revoked session", "error", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// LogoutHandler revokes the request's session with Revoke, clears the
+// session cookies and answers 204 No Content (then calls next, when not
+// nil, instead of answering). A request without a session gets 204 and
+// cleared cookies too: logging out twice is not an error. When Revoke
+// fails at Stytch the session is still refused on this replica and its
+// cookies cleared; the failure is logged, and the answer is 204.
+//
+// Wrap it in Authenticate or Optional so that it sees the principal, e.g.
+// mux.Handle("POST /logout", g.Optional(g.LogoutHandler(nil))).
+func (g *Guard) LogoutHandler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := FromContext(r.Context()); ok && p.guard == g {
+			if err := g.Revoke(r.Context(), p); err != nil {
+				g.cfg.Logger.Warn("stytchguard: logout", "error", err)
+			}
+		}
+		g.clearCookies(w)
+		w.Header().Set("Cache-Control", "no-store")
+		if next != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// leeway is the clock skew the Guard's verifier allows.
+func (g *Guard) leeway() time.Duration {
+	if g.cfg.Leeway < 0 {
+		return 0
+	}
+	return max(g.cfg.Leeway, 5*time.Second)
+}
