@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,10 @@ type remote struct {
 	now      func() time.Time
 	cacheTTL time.Duration
 	tel      *telemetry
+	fleet    Fleet
+	log      *slog.Logger
+	// fleetLogged is when a fleet failure was last logged (unix ns).
+	fleetLogged atomic.Int64
 
 	// cache holds definite answers for cacheTTL, bounded in size; nil when
 	// the cache is off.
@@ -66,6 +71,8 @@ func newRemote(c *client.Client, cfg *Config, tel *telemetry) *remote {
 	rm := &remote{
 		c:        c,
 		tel:      tel,
+		fleet:    cfg.Fleet,
+		log:      cfg.Logger,
 		timeout:  cfg.Remote.Timeout,
 		sem:      make(chan struct{}, cfg.Remote.MaxConcurrent),
 		openFor:  cfg.Remote.BreakerOpenFor,
@@ -128,6 +135,55 @@ type flight struct {
 	span trace.SpanContext
 	// parent is the span of the request that made the call.
 	parent trace.SpanID
+	// shared: the answer came from the fleet's shared cache, not Stytch.
+	shared bool
+}
+
+// fleetKey is the credential and variant under which the fleet shares an
+// answer to p.
+func fleetKey(p *client.AuthenticateParams) (credential, variant string) {
+	credential = p.SessionJWT
+	if credential == "" {
+		credential = p.SessionToken
+	}
+	if ac := p.AuthorizationCheck; ac != nil {
+		variant = ac.OrganizationID + "\x00" + ac.ResourceID + "\x00" + ac.Action
+	}
+	return credential, variant
+}
+
+// shared returns the fleet's stored answer to p when there is one and it
+// passes bind; nil otherwise (no fleet, a miss, a Redis failure, or an
+// answer about something else).
+func (rm *remote) shared(ctx context.Context, p *client.AuthenticateParams, bind binder) *client.AuthenticateResponse {
+	if rm.fleet == nil || rm.cacheTTL <= 0 {
+		return nil
+	}
+	cred, variant := fleetKey(p)
+	resp, err := rm.fleet.LoadAuthenticate(ctx, cred, variant)
+	if err != nil {
+		rm.fleetTrouble(err)
+		return nil
+	}
+	rm.tel.cacheLookup(ctx, cacheFleet, resp != nil)
+	if resp == nil {
+		return nil
+	}
+	if bind != nil && bind(resp) != nil {
+		return nil
+	}
+	return resp
+}
+
+// fleetTrouble logs a failure of the fleet's shared cache, once per burst:
+// Redis being slow or down must not flood the log.
+func (rm *remote) fleetTrouble(err error) {
+	now := time.Now().UnixNano()
+	last := rm.fleetLogged.Load()
+	if now-last < int64(10*time.Second) || !rm.fleetLogged.CompareAndSwap(last, now) {
+		return
+	}
+	rm.log.Warn("stytchguard: fleet shared cache unavailable; asking Stytch", "error", err)
 }
 
 // authenticate returns Stytch's answer for p, bound by bind, and whether it
@@ -162,11 +218,21 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		defer cancel()
 		defer context.AfterFunc(rm.base, cancel)()
+		if resp := rm.shared(fctx, p, bind); resp != nil {
+			rm.store(k, resp, nil)
+			return flight{resp: resp, shared: true}, nil
+		}
 		fctx, span := rm.tel.startRemote(fctx, p)
 		start := time.Now()
 		resp, err := rm.call(fctx, p, bind)
 		rm.tel.endRemote(fctx, span, start, err)
 		rm.store(k, resp, err)
+		if err == nil && rm.fleet != nil && rm.cacheTTL > 0 {
+			cred, variant := fleetKey(p)
+			if serr := rm.fleet.StoreAuthenticate(fctx, cred, variant, resp, rm.cacheTTL); serr != nil {
+				rm.fleetTrouble(serr)
+			}
+		}
 		return flight{resp: resp, span: span.SpanContext(), parent: trace.SpanFromContext(ctx).SpanContext().SpanID()}, err
 	})
 	select {
@@ -175,7 +241,7 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 		if res.Shared {
 			rm.tel.linkRemote(ctx, f)
 		}
-		return f.resp, false, res.Err
+		return f.resp, f.shared, res.Err
 	case <-ctx.Done():
 		return nil, false, ctx.Err()
 	}

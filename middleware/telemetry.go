@@ -42,6 +42,7 @@ const (
 const (
 	cacheVerified = "verified_token"
 	cacheRemote   = "remote"
+	cacheFleet    = "fleet"
 )
 
 // telemetry is the Guard's tracing and metrics, through the OpenTelemetry
@@ -58,7 +59,7 @@ type telemetry struct {
 	cacheLookups metric.Int64Counter
 	gauges       metric.Registration
 
-	lookupOpts   [2][2][]metric.AddOption    // [cache][hit]
+	lookupOpts   [3][2][]metric.AddOption    // [cache][hit]
 	decisionOpts [3][4][3][]metric.AddOption // [outcome][source][subject]
 }
 
@@ -89,7 +90,7 @@ func newTelemetry(cfg *Config, g *Guard) (*telemetry, error) {
 		metric.WithUnit("{lookup}")); err != nil {
 		return nil, err
 	}
-	for i, c := range [2]string{cacheVerified, cacheRemote} {
+	for i, c := range [3]string{cacheVerified, cacheRemote, cacheFleet} {
 		for j, r := range [2]string{"miss", "hit"} {
 			t.lookupOpts[i][j] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attrCache.String(c), attrResult.String(r)))}
 		}
@@ -201,8 +202,11 @@ func (t *telemetry) annotate(span trace.Span, d *Decision, outcome, source, subj
 // cacheLookup counts a lookup of one of the guard's caches.
 func (t *telemetry) cacheLookup(ctx context.Context, cache string, hit bool) {
 	i, j := 0, 0
-	if cache == cacheRemote {
+	switch cache {
+	case cacheRemote:
 		i = 1
+	case cacheFleet:
+		i = 2
 	}
 	if hit {
 		j = 1
