@@ -63,3 +63,25 @@ func TestServersAreIndependent(t *testing.T) {
 		t.Fatalf("EXISTS on b = %q, %v; want :0", r, err)
 	}
 }
+
+// TestProxyCut checks that a cut proxy refuses service while the server
+// still answers directly, and that Restore brings the proxy back.
+func TestProxyCut(t *testing.T) {
+	_, srv := Start(t)
+	p := NewProxy(t, srv)
+	sock := strings.TrimPrefix(p.URL(), "unix://")
+	if r, err := do(sock, 5*time.Second, "PING"); err != nil || r != "+PONG\r\n" {
+		t.Fatalf("PING through the proxy = %q, %v", r, err)
+	}
+	p.Cut()
+	if r, err := do(sock, time.Second, "PING"); err == nil {
+		t.Fatalf("PING through a cut proxy = %q, want an error", r)
+	}
+	if r, err := srv.Do(5*time.Second, "PING"); err != nil || r != "+PONG\r\n" {
+		t.Fatalf("PING to the server during the cut = %q, %v", r, err)
+	}
+	p.Restore()
+	if r, err := do(sock, 5*time.Second, "PING"); err != nil || r != "+PONG\r\n" {
+		t.Fatalf("PING after Restore = %q, %v", r, err)
+	}
+}
