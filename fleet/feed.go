@@ -134,6 +134,11 @@ func (r *Redis) xaddArgs(sessionID string, until time.Time) *redis.XAddArgs {
 
 func (r *Redis) enqueue(sessionID string, until time.Time, cause error) error {
 	r.qmu.Lock()
+	if r.closed.Load() {
+		// Closing: the publisher is gone.
+		r.qmu.Unlock()
+		return &AnnounceError{Queued: false, Err: ErrClosed}
+	}
 	if len(r.queue) >= r.maxQueue {
 		now := r.now()
 		r.queue = slices.DeleteFunc(r.queue, func(a announcement) bool { return !a.until.After(now) })

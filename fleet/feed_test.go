@@ -386,3 +386,19 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatalf("error %v: want one without the password", err)
 	}
 }
+
+// TestCurrentAllocatesNothing: the hit-path check allocates neither when
+// current nor when cut off.
+func TestCurrentAllocatesNothing(t *testing.T) {
+	url, srv := redistest.Start(t)
+	r := newFleet(t, url)
+	waitCurrent(t, r)
+	if n := testing.AllocsPerRun(1000, func() { _ = r.Current() }); n != 0 {
+		t.Fatalf("Current allocates %v times when current", n)
+	}
+	srv.Stop()
+	eventually(t, "not cut off", func() bool { return r.Current() != nil })
+	if n := testing.AllocsPerRun(1000, func() { _ = r.Current() }); n != 0 {
+		t.Fatalf("Current allocates %v times when cut off", n)
+	}
+}
