@@ -402,3 +402,27 @@ func TestCurrentAllocatesNothing(t *testing.T) {
 		t.Fatalf("Current allocates %v times when cut off", n)
 	}
 }
+
+// TestStreamTrimmed: each announcement trims the entries older than
+// Retention, so the stream stays bounded.
+func TestStreamTrimmed(t *testing.T) {
+	url, _ := redistest.Start(t)
+	const retention = 50 * time.Millisecond
+	r := newFleet(t, url, func(c *fleet.RedisConfig) { c.Retention = retention })
+	rc := newClient(t, url, true)
+	until := time.Now().Add(time.Hour)
+	const n = 1000 // several of the stream's nodes, which approximate trimming drops whole
+	for i := range n {
+		if err := r.Announce(ctx(t), fmt.Sprintf("old-%d", i), until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * retention) // only a lower bound matters: the old entries are older than Retention
+	if err := r.Announce(ctx(t), "new", until); err != nil {
+		t.Fatal(err)
+	}
+	if l := rc.XLen(ctx(t), "stytchguard:project-test-1:revocations").Val(); l >= n/2 {
+		t.Fatalf("stream holds %d entries after trimming, want fewer than %d", l, n/2)
+
+	}
+}

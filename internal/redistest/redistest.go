@@ -2,7 +2,8 @@
 // call to [Start], listening on a unix socket in a private temporary
 // directory (no TCP port), without persistence, stopped when the test ends.
 // A test can kill and restart it on the same socket, or freeze it with
-// SIGSTOP to play a server that hangs.
+// SIGSTOP to play a server that hangs; a [Proxy] in front of it plays a
+// partition between one client and the server.
 //
 // When redis-server is not on PATH the test is skipped with a one-line
 // message, except when the environment variable CI is non-empty: there a
