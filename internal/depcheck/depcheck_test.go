@@ -18,6 +18,8 @@ var allowed = map[string][]string{
 	"middleware": {"client", "verifier", "rbac"},
 	"stytchtest": {"client", "rbac"},
 	"example":    {"client", "verifier", "rbac", "middleware", "stytchtest"},
+	// cmd/ holds commands: the standalone emulator.
+	"cmd": {"client", "stytchtest"},
 	// internal/ holds test harnesses and the load driver: leaves like
 	// example, which no package imports (checked below).
 	"internal": {"client", "verifier", "rbac", "middleware", "stytchtest"},
