@@ -132,6 +132,16 @@
 // modelled. The verdict key is present only when an authorization_check
 // was sent and passed.
 //
+// # Seeds, fixed addresses and TLS
+//
+// A [Seed] describes a project's content (the RBAC policy, organizations
+// with custom roles and members, M2M clients); [LoadSeed] reads one from
+// JSON and [Server.ApplySeed] creates it and returns ready session tokens
+// and JWTs. Options.Listener serves on a listener of the caller's (a fixed
+// address) and Options.TLS serves HTTPS. GET [PathHealth] answers 200
+// {"status":"ok"}. The command cmd/stytchtest puts these together into a
+// standalone emulator for programs in any language.
+//
 // # Start-up cost
 //
 // NewServer takes a couple of milliseconds when Options.SigningKey is set

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -54,14 +56,27 @@ type Options struct {
 	// and the HTTP server's own errors. Tokens and secrets are never
 	// logged. nil logs nothing.
 	Logf func(format string, args ...any)
+	// Listener, when set, is where the server accepts connections instead
+	// of a new listener on 127.0.0.1 with a random port; the server owns
+	// it and closes it on Close. It lets a standalone emulator listen on a
+	// fixed address. The emulator trusts whoever reaches it: keep it on
+	// loopback.
+	Listener net.Listener
+	// TLS, when set, makes the server speak HTTPS with this configuration
+	// (cloned); URL then starts with "https://". A configuration without
+	// certificates gets net/http/httptest's built-in certificate for
+	// 127.0.0.1 and example.com, which only clients configured to trust it
+	// accept. nil serves plain HTTP.
+	TLS *tls.Config
 }
 
-// Server is a Stytch-compatible B2B sessions and RBAC API listening on a
-// random loopback port. All its methods are safe for concurrent use,
+// Server is a Stytch-compatible B2B sessions, RBAC and M2M API listening on
+// a random loopback port (or Options.Listener). All its methods are safe for concurrent use,
 // including while requests are being served.
 type Server struct {
-	// URL is the base URL of the server, "http://127.0.0.1:<port>", without
-	// a trailing slash: the BaseURL to configure clients with.
+	// URL is the base URL of the server, "http://127.0.0.1:<port>" (https
+	// with Options.TLS), without a trailing slash: the BaseURL to configure
+	// clients with.
 	URL string
 	// ProjectID is the project id the server accepts.
 	ProjectID string
@@ -94,8 +109,8 @@ type Server struct {
 	m2mSeq      uint64
 }
 
-// NewServer starts a Server on 127.0.0.1 with a random port and returns it
-// once it accepts connections. The server holds the default RBAC policy
+// NewServer starts a Server on 127.0.0.1 with a random port (or on
+// Options.Listener) and returns it once it accepts connections. The server holds the default RBAC policy
 // (see DefaultPolicy) and no organizations, members or sessions. Call Close
 // when done. NewServer panics only if the system's random source fails.
 func NewServer(opts Options) *Server {
@@ -154,7 +169,16 @@ func NewServer(opts Options) *Server {
 		errLog = logfWriter(s.logf)
 	}
 	s.ts.Config.ErrorLog = log.New(errLog, "stytchtest: ", 0)
-	s.ts.Start()
+	if opts.Listener != nil {
+		_ = s.ts.Listener.Close() // the random-port listener httptest made
+		s.ts.Listener = opts.Listener
+	}
+	if opts.TLS != nil {
+		s.ts.TLS = opts.TLS.Clone()
+		s.ts.StartTLS()
+	} else {
+		s.ts.Start()
+	}
 	s.URL = s.ts.URL
 	return s
 }
@@ -292,6 +316,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveCall(w http.ResponseWriter, c *call) string {
 	r := c.r
 	escaped := r.URL.EscapedPath()
+	if escaped == PathHealth {
+		return s.serveHealth(w, c)
+	}
 	rt, rawParam, ok := s.route(escaped)
 	if !ok {
 		return s.writeError(w, c, &apiError{http.StatusNotFound, "not_found", "The requested route does not exist."})
@@ -343,6 +370,21 @@ func (s *Server) serveCall(w http.ResponseWriter, c *call) string {
 		return "200 (raw body)"
 	}
 	return s.writeJSON(w, c, http.StatusOK, resp)
+}
+
+// PathHealth is the emulator's own health check, GET /healthz, answering 200
+// {"status":"ok"} without authentication. It is no Stytch endpoint: faults
+// and call counters do not apply to it.
+const PathHealth = "/healthz"
+
+func (s *Server) serveHealth(w http.ResponseWriter, c *call) string {
+	if c.r.Method != http.MethodGet && c.r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		return s.writeError(w, c, &apiError{http.StatusMethodNotAllowed, "method_not_allowed",
+			"The method " + c.r.Method + " is not allowed on this route."})
+	}
+	writeBody(w, http.StatusOK, "application/json", []byte(`{"status":"ok"}`+"\n"))
+	return "200"
 }
 
 // rawJSON is a handler result written as is.

@@ -93,6 +93,7 @@ type organization struct {
 
 type member struct {
 	id, orgID, email, emailID string
+	name                      string   // "" unless seeded with one
 	mfaPhone                  string   // "" when not enrolled in MFA
 	roles                     []string // besides stytch_member
 	created                   time.Time
@@ -490,6 +491,7 @@ func (s *Server) wireMemberLocked(m *member) wireMember {
 		OrganizationID:         m.orgID,
 		MemberID:               m.id,
 		EmailAddress:           m.email,
+		Name:                   m.name,
 		Status:                 "active",
 		Roles:                  roles,
 		IsAdmin:                slices.Contains(m.roles, "stytch_admin"),

@@ -21,6 +21,8 @@ var allowed = map[string][]string{
 	// only tests and example import fleet.
 	"fleet":   {"client", "internal"},
 	"example": {"client", "verifier", "rbac", "middleware", "stytchtest", "fleet"},
+	// cmd/ holds commands: the standalone emulator.
+	"cmd": {"client", "stytchtest"},
 	// internal/ holds test harnesses and the load driver: leaves like
 	// example, which no package imports except fleet (checked below).
 	"internal": {"client", "verifier", "rbac", "middleware", "stytchtest", "fleet"},
