@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/stytchguard/stytchguard/client"
 )
 
@@ -27,7 +29,8 @@ type cacheEntry struct {
 	key      *rsa.PublicKey // the key that verified the token
 	snap     *keySnapshot   // a key set holding key under kid, if known
 	iat, exp time.Time
-	times    [3]time.Time // storage for the session's time pointers
+	times    [3]time.Time       // storage for the session's time pointers
+	dates    [3]jwt.NumericDate // storage for the claims' time pointers
 }
 
 // tokenCache is a bounded map from a token to its verified result. It is

@@ -11,9 +11,15 @@
 //   - at most [MaxTokenLength] bytes, checked before decoding; three
 //     non-empty segments of the base64url alphabet, strictly decoded (no
 //     padding, no non-canonical encodings, no line breaks);
+//   - header and payload each decoded once, by
+//     github.com/go-json-experiment/json (the upstream of Go's
+//     encoding/json/v2) with its defaults: a member name repeated in any
+//     object, invalid UTF-8 and lone surrogate escapes are refused, names
+//     match exactly, and a value of the wrong type for its claim is an
+//     error;
 //   - alg exactly RS256; no crit, b64, jku, jwk, x5u, x5c or zip header; no
 //     duplicated header name; kid a non-empty string naming a key of the
-//     JWKS;
+//     JWKS; the signature checked by golang-jwt's RS256;
 //   - iss exactly "stytch.com/<project id>" or Config.CustomDomainIssuer,
 //     read once from the one decode of the payload; aud contains the
 //     project id; sub, the session claim (with an id) and the organization
