@@ -127,8 +127,9 @@ type Config struct {
 	// Authenticate.
 	Authorizer Authorizer
 
-	// Logger receives JWKS fetch outcomes. Nil discards. Tokens are never
-	// logged.
+	// Logger receives JWKS fetch outcomes and one Warn record per key id
+	// skipped by the key rules. Nil discards. Tokens and key material are
+	// never logged.
 	Logger *slog.Logger
 }
 

@@ -36,8 +36,11 @@
 // # Keys
 //
 // The JWKS is fetched from <base URL>/v1/b2b/sessions/jwks/<project id>
-// without credentials. Only RSA keys of 2048 bits or more, with use "sig"
-// or unset and alg "RS256" or unset, are kept; they live in an immutable
+// without credentials. Only RSA keys of 2048 to 8192 bits with public
+// exponent exactly 65537, with use "sig" or unset and alg "RS256" or unset,
+// are kept; any other RSA signing key is skipped, never used, and logged
+// once per key id at Warn over the Verifier's life (the record names the
+// kid and the rule, never key material). Kept keys live in an immutable
 // snapshot swapped atomically, so the key lookup takes no lock (the
 // verified-token cache takes a shard's read lock). A background
 // loop refreshes the set every Config.JWKSRefreshInterval (with jitter), and

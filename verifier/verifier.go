@@ -51,6 +51,7 @@ type Verifier struct {
 
 	statusMu sync.Mutex
 	status   JWKSStatus
+	warned   map[string]struct{} // kids of weak keys already logged
 
 	// life is the Verifier's lifetime, cancelled by Close; background and
 	// shared fetches derive their contexts from it.
@@ -108,6 +109,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		retryMin:        cmp.Or(cfg.JWKSRetryMin, DefaultJWKSRetryMin),
 		retryMax:        cmp.Or(cfg.JWKSRetryMax, DefaultJWKSRetryMax),
 		done:            make(chan struct{}),
+		warned:          make(map[string]struct{}),
 	}
 	if v.retryMax < v.retryMin {
 		v.retryMax = v.retryMin
