@@ -8,7 +8,8 @@
 // the shared, rate-limited JWKS refetch described below) and returns the
 // [client.MemberSession] and [client.Claims]. The rules:
 //
-//   - at most [MaxTokenLength] bytes, checked before decoding; three
+//   - at most Config.MaxTokenBytes bytes (default [DefaultMaxTokenBytes]),
+//     checked before decoding; three
 //     non-empty segments of the base64url alphabet, strictly decoded (no
 //     padding, no non-canonical encodings, no line breaks);
 //   - header and payload each decoded once, by

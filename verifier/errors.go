@@ -55,9 +55,9 @@ var (
 	// segments of JSON objects.
 	ErrMalformed = newCategory("verifier: malformed session JWT", ErrInvalidToken)
 
-	// ErrTokenTooLarge reports a token longer than the 8 KiB cap; it is
-	// rejected before any decoding.
-	ErrTokenTooLarge = newCategory("verifier: session JWT too large", ErrInvalidToken)
+	// ErrTokenTooLarge reports a token longer than Config.MaxTokenBytes; it
+	// is rejected before any decoding.
+	ErrTokenTooLarge = newCategory("verifier: token too large", ErrInvalidToken)
 
 	// ErrBadSignature reports a signature that does not verify with the key
 	// named by kid.

@@ -25,18 +25,19 @@ import (
 // Verifier verifies Stytch B2B session JWTs locally against a cached JWKS.
 // It is safe for concurrent use. Close stops its background refresh.
 type Verifier struct {
-	projectID    string
-	issuer       string
-	customIssuer string
-	jwksURL      string
-	httpClient   *http.Client
-	jwksClient   *http.Client // httpClient without redirects
-	ownTransport *http.Transport
-	leeway       time.Duration
-	now          func() time.Time
-	remote       *client.Client
-	authorizer   Authorizer
-	log          *slog.Logger
+	projectID     string
+	issuer        string
+	customIssuer  string
+	jwksURL       string
+	httpClient    *http.Client
+	jwksClient    *http.Client // httpClient without redirects
+	ownTransport  *http.Transport
+	leeway        time.Duration
+	maxTokenBytes int
+	now           func() time.Time
+	remote        *client.Client
+	authorizer    Authorizer
+	log           *slog.Logger
 
 	refreshInterval time.Duration
 	fetchTimeout    time.Duration
@@ -86,6 +87,9 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Leeway > MaxLeeway {
 		return nil, fmt.Errorf("verifier: Leeway must be at most %v", MaxLeeway)
 	}
+	if cfg.MaxTokenBytes < 0 {
+		return nil, errors.New("verifier: MaxTokenBytes must not be negative")
+	}
 	for _, d := range []time.Duration{cfg.JWKSRefreshInterval, cfg.JWKSFetchTimeout, cfg.JWKSMaxStaleness, cfg.UnknownKIDWindow, cfg.JWKSRetryMin, cfg.JWKSRetryMax} {
 		if d < 0 {
 			return nil, errors.New("verifier: JWKS durations must not be negative")
@@ -99,6 +103,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		jwksURL:         base + jwksPath(url.PathEscape(cfg.ProjectID)),
 		httpClient:      cfg.HTTPClient,
 		leeway:          max(0, cmp.Or(cfg.Leeway, DefaultLeeway)),
+		maxTokenBytes:   cmp.Or(cfg.MaxTokenBytes, DefaultMaxTokenBytes),
 		now:             cfg.Now,
 		remote:          cfg.Client,
 		authorizer:      cfg.Authorizer,
@@ -218,8 +223,8 @@ func (v *Verifier) VerifyMaxAge(ctx context.Context, sessionJWT string, maxAge t
 // Verifier's clock (Config.Now) for other checks too; the zero Time reads
 // the clock.
 func (v *Verifier) VerifyShared(ctx context.Context, sessionJWT string, maxAge time.Duration, now time.Time) (*client.MemberSession, *client.Claims, error) {
-	if len(sessionJWT) > MaxTokenLength {
-		return nil, nil, tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
+	if len(sessionJWT) > v.maxTokenBytes {
+		return nil, nil, tokenErr(ErrTokenTooLarge, "longer than the configured maximum")
 	}
 	if now.IsZero() {
 		now = v.now()

@@ -36,8 +36,8 @@ const (
 	// SessionClaim and OrganizationClaim are Stytch's claim names.
 	SessionClaim      = "https://stytch.com/session"
 	OrganizationClaim = "https://stytch.com/organization"
-	// MaxTokenLength is the verifier's cap on a token, in bytes.
-	MaxTokenLength = 8 << 10
+	// MaxTokenBytes is the verifier's default cap on a token, in bytes.
+	MaxTokenBytes = 8 << 10
 	// Leeway is the verifier's default clock skew.
 	Leeway = 5 * time.Second
 	// KID is the kid the emulator must sign under (Options.KeyID): the raw
@@ -489,7 +489,7 @@ func Table(t0 time.Time) []Case {
 		{Name: "trailing_space", Token: func(tb testing.TB, e *Env) string { return valid(tb, e) + " " }, Want: Malformed},
 		// Over the 8 KiB cap: rejected before decoding.
 		{Name: "oversized", Token: func(tb testing.TB, e *Env) string {
-			return e.Sign(tb, With(e.Claims(iat0), map[string]any{"pad": strings.Repeat("x", MaxTokenLength)}), nil)
+			return e.Sign(tb, With(e.Claims(iat0), map[string]any{"pad": strings.Repeat("x", MaxTokenBytes)}), nil)
 		}, Want: TooLarge},
 		// Payload is a JSON array.
 		{Name: "payload_array", Token: func(tb testing.TB, e *Env) string {
