@@ -42,8 +42,7 @@
 // are kept; any other RSA signing key is skipped, never used, and logged
 // once per key id at Warn over the Verifier's life (the record names the
 // kid and the rule, never key material). Kept keys live in an immutable
-// snapshot swapped atomically, so the key lookup takes no lock (the
-// verified-token cache takes a shard's read lock). A background
+// snapshot swapped atomically, so the key lookup takes no lock. A background
 // loop refreshes the set every Config.JWKSRefreshInterval (with jitter), and
 // after a failure retries with backoff from 1 s to 60 s. Each fetch has a
 // timeout and a 1 MiB body cap; a bad answer keeps the last good set, which
@@ -74,9 +73,11 @@
 //
 // # Cache
 //
-// Verified tokens are kept in a bounded in-memory cache keyed by the whole
-// token string, and served until min(exp, iat + max age) as long as their
-// key is still published and fresh. Callers receive shallow copies: the
+// Verified tokens are kept in a github.com/maypok86/otter/v2 cache of
+// Config.CacheSize entries, looked up by the whole token string (a keyed
+// hash of its last 64 bytes, then an exact comparison), and served until
+// min(exp, iat + max age) as long as their key is still published and
+// fresh. Callers receive shallow copies: the
 // structs are theirs, the slices, maps and time pointers inside are shared
 // and must not be modified.
 package verifier
