@@ -77,6 +77,7 @@ func New(cfg Config) (*Guard, error) {
 			Leeway:             cfg.Leeway,
 			Now:                cfg.Now,
 			CustomDomainIssuer: cfg.CustomDomainIssuer,
+			MaxTokenBytes:      cfg.MaxCredentialBytes,
 			Client:             g.client,
 			Authorizer:         g.policies,
 			Logger:             cfg.Logger,
