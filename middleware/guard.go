@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/rbac"
@@ -28,6 +29,8 @@ type Guard struct {
 	remote   *remote
 	tel      *telemetry
 	revoked  revocations
+	// prefetch spaces the policy fetches of health probes.
+	prefetch *rate.Limiter
 	// stopWatch ends the fleet's revocation feed to this Guard.
 	stopWatch func()
 
@@ -45,7 +48,8 @@ func New(cfg Config) (*Guard, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
-	g := &Guard{cfg: cfg, client: cfg.Client, verifier: cfg.Verifier, policies: cfg.Policies}
+	g := &Guard{cfg: cfg, client: cfg.Client, verifier: cfg.Verifier, policies: cfg.Policies,
+		prefetch: rate.NewLimiter(rate.Every(prefetchEvery), 1)}
 	if g.client != nil && g.client.ProjectID() != cfg.ProjectID {
 		return nil, fmt.Errorf("%w: Client is for another project than ProjectID", errConfig)
 	}
@@ -363,7 +367,9 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, now time.Ti
 	// Reuse the session an outer guard of this Guard decided; a Principal
 	// from another Guard (other project or MaxTokenAge) or from NewContext
 	// is not trusted.
-	if p, ok := FromContext(r.Context()); ok && p.guard == g {
+	// (Read without FromContext, which would copy the principal out for a
+	// handler.)
+	if p, ok := r.Context().Value(ctxKey{}).(*Principal); ok && p != nil && p.guard == g {
 		return p, r, nil
 	}
 	cred, err := g.extract(r)
@@ -490,9 +496,22 @@ func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Cr
 }
 
 // remoteError maps a remote failure to the Guard's errors: a definite "no"
-// is 401 (cookies cleared), an outage is 503 (cookies kept).
+// is 401 (cookies cleared), an outage is 503 (cookies kept). The cause it
+// keeps prints with the credential cut out, since an upstream message may
+// quote it and the error reaches OnDecision and the ErrorHandler.
 func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, err error) *Error {
+	e := g.remoteErrorOf(w, cred, err)
+	if e.Cause != nil {
+		e.Cause = &redactedError{err: e.Cause, text: redacted(e.Cause, cred)}
+	}
+	return e
+}
+
+func (g *Guard) remoteErrorOf(w http.ResponseWriter, cred Credential, err error) *Error {
 	switch {
+	case errors.Is(err, errUnbound):
+		// Logged once, with Stytch's request id, where it was found.
+		return unavailable("", time.Second, err)
 	case errors.Is(err, client.ErrSessionInvalid):
 		if cred.FromCookies {
 			g.clearCookies(w)
