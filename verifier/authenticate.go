@@ -15,8 +15,9 @@ import (
 //
 //   - p.MaxTokenAge zero or negative, or an empty SessionJWT: remote, with
 //     p.Body as is (reference semantics: zero means "always ask the API"),
-//     except that a SessionJWT over Config.MaxTokenBytes or not of the JWS shape (three
-//     base64url segments) is refused locally first.
+//     except that a SessionJWT is decoded, without verification, first: one
+//     over Config.MaxTokenBytes, malformed, breaking the header rules or
+//     that is an M2M access token (ErrM2MToken) is refused locally.
 //   - A valid token with a Body that changes the session
 //     (SessionDurationMinutes or SessionCustomClaims set): remote, since
 //     only Stytch can apply the change (the reference SDK would silently
@@ -31,7 +32,8 @@ import (
 //     held (CanRefreshRemotely): remote, which returns a fresh JWT.
 //   - Any other local failure (bad signature, wrong alg, issuer or audience,
 //     malformed, forbidden header, kid still unknown after the shared
-//     refetch): the local *TokenError, with no call to Stytch.
+//     refetch, an M2M access token, expired or not): the local *TokenError,
+//     with no call to Stytch.
 //
 // When the remote call is needed but no client is configured, the error
 // matches ErrNoClient (and the local reason, if there was one). Remote
@@ -47,12 +49,16 @@ func (v *Verifier) AuthenticateJWT(ctx context.Context, p *client.AuthenticateJW
 		return v.authenticateRemote(ctx, body, nil)
 	}
 	if p.MaxTokenAge <= 0 {
-		// Always remote, but nothing malformed or oversized is sent to
-		// Stytch (the local path checks the same before decoding).
+		// Always remote, but nothing oversized, malformed or of the wrong
+		// kind is sent to Stytch: the token is decoded (not verified) first.
 		if len(body.SessionJWT) > v.maxTokenBytes {
 			return nil, tokenErr(ErrTokenTooLarge, "longer than the configured maximum")
 		}
-		if err := checkShape(body.SessionJWT); err != nil {
+		t, err := parse(body.SessionJWT)
+		if err == nil && t.p.kind() == kindM2M {
+			err = m2mErr(tokenErr(ErrM2MToken, "an M2M access token, not a session JWT"))
+		}
+		if err != nil {
 			return nil, err
 		}
 		return v.authenticateRemote(ctx, body, nil)

@@ -202,7 +202,7 @@ func (d numericDate) ptr(dst *jwt.NumericDate) *jwt.NumericDate {
 }
 
 // sessionClaims fills c from the claims of a session token that passed
-// validateStatic, with dates as the storage of its time pointers, and
+// checkStatic, with dates as the storage of its time pointers, and
 // returns its custom claims: the top-level claims other than the registered
 // names (jti included) and the https://stytch.com/ namespace, never nil. It
 // consumes p.Others.
