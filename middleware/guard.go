@@ -240,9 +240,12 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 	if cred.SessionJWT != "" {
 		// The session and claims are the verified-token cache's own,
 		// shared read-only as Principal documents.
-		session, claims, err := g.verifier.VerifyShared(ctx, cred.SessionJWT, g.cfg.MaxTokenAge, now)
+		res, err := g.verifier.VerifyShared(ctx, cred.SessionJWT, g.cfg.MaxTokenAge, now)
+		if err == nil && res.Session == nil {
+			err = verifier.ErrM2MToken // an M2M access token on a member route
+		}
 		if err == nil {
-			*p = Principal{MemberSession: session, Claims: claims, Source: SourceLocal, cred: cred}
+			*p = Principal{MemberSession: res.Session, Claims: res.Claims, Source: SourceLocal, cred: cred}
 			return nil
 		}
 		if !verifier.CanRefreshRemotely(err) {

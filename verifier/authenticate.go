@@ -63,14 +63,14 @@ func (v *Verifier) AuthenticateJWT(ctx context.Context, p *client.AuthenticateJW
 		}
 		return v.authenticateRemote(ctx, body, nil)
 	}
-	session, _, err := v.VerifyShared(ctx, body.SessionJWT, p.MaxTokenAge, time.Time{})
+	e, err := v.lookup(ctx, body.SessionJWT, kindSession, p.MaxTokenAge, time.Time{})
 	if err != nil {
 		if CanRefreshRemotely(err) {
 			return v.authenticateRemote(ctx, body, err)
 		}
 		return nil, err
 	}
-	resp := &client.AuthenticateResponse{MemberSession: *session}
+	resp := &client.AuthenticateResponse{MemberSession: e.res.session}
 	if body.SessionDurationMinutes != 0 || body.SessionCustomClaims != nil {
 		return v.authenticateRemote(ctx, body, nil)
 	}

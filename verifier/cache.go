@@ -27,6 +27,7 @@ type cacheEntry struct {
 	kind     tokenKind        // kindSession or kindM2M
 	res      result           // for a session
 	m2m      client.M2MClaims // for an M2M token
+	ident    Identity         // for a session
 	tok      string           // the token, owned by the cache
 	kid      string
 	key      *rsa.PublicKey // the key that verified the token

@@ -231,3 +231,9 @@ func (p *payload) sessionClaims(c *client.Claims, dates *[3]jwt.NumericDate) map
 	}
 	return custom
 }
+
+// identity names the session of a payload that passed checkStatic as a
+// session's.
+func (p *payload) identity() Identity {
+	return Identity{SessionID: p.Session.ID, MemberID: p.Subject, OrganizationID: p.Organization.ID}
+}

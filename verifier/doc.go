@@ -94,7 +94,9 @@
 // Config.CacheSize entries, looked up by the whole token string (a keyed
 // hash of its last 64 bytes, then an exact comparison), and served until
 // min(exp, iat + max age) as long as their key is still published and
-// fresh. Callers receive shallow copies: the
-// structs are theirs, the slices, maps and time pointers inside are shared
-// and must not be modified.
+// fresh. [Verifier.Verify] hands out shallow copies (the structs are the
+// caller's, the slices, maps and time pointers inside are shared and must
+// not be modified); [Verifier.VerifyM2M] deep copies;
+// [Verifier.VerifyShared], the hot path's call, hands out the cache's own
+// values in a [Verified] returned by value, so a hit allocates nothing.
 package verifier

@@ -197,6 +197,7 @@ func (v *Verifier) Close() error {
 //
 // Errors are *TokenError values; branch with errors.Is on ErrInvalidToken
 // (and the specific reasons), ErrKeysUnavailable, and CanRefreshRemotely.
+// An M2M access token is ErrM2MToken. It is safe for concurrent use.
 func (v *Verifier) Verify(ctx context.Context, sessionJWT string) (*client.MemberSession, *client.Claims, error) {
 	return v.VerifyMaxAge(ctx, sessionJWT, 0)
 }
@@ -214,25 +215,65 @@ func (v *Verifier) VerifyMaxAge(ctx context.Context, sessionJWT string, maxAge t
 	return &out.session, &out.claims, nil
 }
 
-// VerifyShared is VerifyMaxAge for callers on a hot path: it returns the
-// session and claims held by the verified-token cache instead of copies, so
-// a cache hit allocates nothing. Both are shared with every other caller of
-// the same token and must be treated as read-only, fields included.
+// Verified is the outcome of VerifyShared: exactly one of Session (with
+// Claims) or M2M is set on success. The pointed-to values are the
+// verified-token cache's own: read-only, shared with every other caller of
+// the same token, fields, slices and maps included.
+type Verified struct {
+	// Session and Claims are set for a session JWT.
+	Session *client.MemberSession
+	Claims  *client.Claims
+	// M2M is set for an M2M access token.
+	M2M *client.M2MClaims
+	// Identity is set whenever the token's payload was decoded and its
+	// claims are a session's: on success, and on every error for which
+	// CanRefreshRemotely(err) is true (expired or too old with a verified
+	// signature; ErrKeysUnavailable, where the signature could not be
+	// checked). It is what a remote answer about the token must be bound
+	// to (Sent.Identity).
+	Identity Identity
+	// IssuedAt is the token's iat (zero when unknown).
+	IssuedAt time.Time
+}
+
+// Identity names the session a token is about: the session claim's id, the
+// subject and the organization claim's id.
+type Identity struct{ SessionID, MemberID, OrganizationID string }
+
+// VerifyShared verifies a session JWT or an M2M access token for a caller
+// on a hot path: it returns the values held by the verified-token cache
+// instead of copies, by value, so a cache hit allocates nothing. maxAge
+// applies to session tokens only (zero or negative: no limit; a session
+// token older is ErrTooOld). The caller decides which kinds it accepts.
 //
 // now is the time of the check, for a caller that has just read the
 // Verifier's clock (Config.Now) for other checks too; the zero Time reads
 // the clock.
-func (v *Verifier) VerifyShared(ctx context.Context, sessionJWT string, maxAge time.Duration, now time.Time) (*client.MemberSession, *client.Claims, error) {
-	e, err := v.lookup(ctx, sessionJWT, kindSession, maxAge, now)
-	if err != nil {
-		return nil, nil, err
+//
+// Errors are those of Verify and VerifyM2M; on a refreshable one the
+// result still carries the token's Identity and IssuedAt.
+func (v *Verifier) VerifyShared(ctx context.Context, tok string, maxAge time.Duration, now time.Time) (Verified, error) {
+	e, err := v.lookup(ctx, tok, kindAny, maxAge, now)
+	var out Verified
+	if e != nil {
+		out.Identity, out.IssuedAt = e.ident, e.iat
 	}
-	return &e.res.session, &e.res.claims, nil
+	if err != nil {
+		return out, err
+	}
+	if e.kind == kindM2M {
+		out.M2M = &e.m2m
+	} else {
+		out.Session, out.Claims = &e.res.session, &e.res.claims
+	}
+	return out, nil
 }
 
 // lookup returns the verified entry of tok, a token of kind want (or
 // kindAny), from the cache or by verifying it. maxAge applies to session
-// tokens only; the zero now reads the clock.
+// tokens only; the zero now reads the clock. With an error for which
+// CanRefreshRemotely is true it also returns an entry, which only its ident
+// and iat may be read from.
 func (v *Verifier) lookup(ctx context.Context, tok string, want tokenKind, maxAge time.Duration, now time.Time) (*cacheEntry, error) {
 	if len(tok) > v.maxTokenBytes {
 		err := tokenErr(ErrTokenTooLarge, "longer than the configured maximum")
@@ -244,23 +285,26 @@ func (v *Verifier) lookup(ctx context.Context, tok string, want tokenKind, maxAg
 	if now.IsZero() {
 		now = v.now()
 	}
+	var e *cacheEntry
 	if v.cache != nil {
-		if e := v.cache.get(tok); e != nil && v.servable(e, now, maxAge) {
-			if err := kindMismatch(e.kind, want); err != nil {
-				return nil, err
-			}
-			return e, nil
+		if e = v.cache.get(tok); e != nil && !v.servable(e, now) {
+			e = nil
 		}
 	}
-	e, err := v.verify(ctx, tok, want, now)
-	if err != nil {
+	if e == nil {
+		var err error
+		if e, err = v.verify(ctx, tok, want, now); err != nil {
+			return e, err
+		}
+		if v.cache != nil {
+			v.cache.put(tok, e) // authentic: even a too-old token may serve callers allowing its age
+		}
+	}
+	if err := kindMismatch(e.kind, want); err != nil {
 		return nil, err
 	}
-	if v.cache != nil {
-		v.cache.put(tok, e) // authentic: even a too-old token may serve callers allowing its age
-	}
 	if e.kind == kindSession && maxAge > 0 && e.iat.Add(maxAge).Before(now) {
-		return nil, tokenErr(ErrTooOld, "iat older than the maximum token age")
+		return e, tokenErr(ErrTooOld, "iat older than the maximum token age")
 	}
 	return e, nil
 }
@@ -278,14 +322,10 @@ func kindMismatch(kind, want tokenKind) error {
 }
 
 // servable reports whether a cached entry may answer now: the token has not
-// reached exp (no leeway: the cache never extends a token), is young enough
-// (a session's), and the same key is still published under its kid in a
-// usable key set.
-func (v *Verifier) servable(e *cacheEntry, now time.Time, maxAge time.Duration) bool {
+// reached exp (no leeway: the cache never extends a token) and the same key
+// is still published under its kid in a usable key set.
+func (v *Verifier) servable(e *cacheEntry, now time.Time) bool {
 	if !now.Before(e.exp) {
-		return false
-	}
-	if e.kind == kindSession && maxAge > 0 && e.iat.Add(maxAge).Before(now) {
 		return false
 	}
 	s := v.usableSnapshot(now)
@@ -309,7 +349,10 @@ func (v *Verifier) verify(ctx context.Context, tok string, want tokenKind, now t
 		}
 	}
 	if want == kindM2M || t.p != nil && t.p.kind() == kindM2M {
-		m2mErr(err)
+		return nil, m2mErr(err)
+	}
+	if CanRefreshRemotely(err) { // checkStatic passed: a session's claims
+		return &cacheEntry{ident: t.p.identity(), iat: t.p.IssuedAt.t}, err
 	}
 	return nil, err
 }
@@ -391,6 +434,7 @@ func (v *Verifier) check(ctx context.Context, t parsed, want tokenKind, now time
 		m2mClaims(t.p, &e.m2m)
 		return e, nil
 	}
+	e.ident = t.p.identity()
 	if err := memberSession(t.p, e); err != nil {
 		return nil, err
 	}
