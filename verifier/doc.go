@@ -88,6 +88,19 @@
 // calls the API only when [CanRefreshRemotely] says it can succeed; a
 // forged token gets its local error and costs no request.
 //
+// # Binding remote answers
+//
+// Nothing in an Authenticate answer is trusted for being a 200:
+// [Verifier.BindAnswer] checks that it is about what was sent ([Sent]): a
+// complete member_session whose member and organization objects agree with
+// it; for a JWT, the session id, subject and organization of the JWT
+// ([Verified.Identity]); for an opaque token, the echoed session_token; a
+// returned session_jwt that verifies and names the same session; for an
+// authorization check, an authorized verdict granted by the session's own
+// roles. An answer that fails is [ErrUnboundAnswer], an upstream fault
+// (client.ErrUnavailable), never a verdict on the credential.
+// AuthenticateJWT binds every answer it receives before returning it.
+//
 // # Cache
 //
 // Verified tokens are kept in a github.com/maypok86/otter/v2 cache of
