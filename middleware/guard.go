@@ -429,14 +429,24 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 			// let Stytch judge the others.
 			maxAge = min(cmp.Or(maxAge, g.cfg.FleetOutageMaxTokenAge), g.cfg.FleetOutageMaxTokenAge)
 		}
-		// The session and claims are the verified-token cache's own,
-		// shared read-only as Principal documents.
-		session, claims, err := g.verifier.VerifyShared(ctx, cred.SessionJWT, maxAge, now)
+		// The values are the verified-token cache's own, shared read-only;
+		// the principal hands out copies.
+		v, err := g.verifier.VerifyShared(ctx, cred.SessionJWT, maxAge, now)
 		if err == nil {
-			if g.isRevoked(session.MemberSessionID, now) {
+			if v.M2M != nil {
+				if cred.FromCookies {
+					// A machine client has no browser: an M2M token in a
+					// cookie was planted there.
+					return newError(ErrInvalidToken, "M2M access token in a cookie", nil)
+				}
+				p.shared = shared{m2m: v.M2M}
+				p.Source, p.cred = SourceLocal, cred
+				return nil
+			}
+			if g.isRevoked(v.Session.MemberSessionID, now) {
 				return g.refuseRevoked(w, cred)
 			}
-			p.shared = shared{session: session, claims: claims}
+			p.shared = shared{session: v.Session, claims: v.Claims}
 			p.Source, p.cred = SourceLocal, cred
 			return nil
 		}
@@ -446,9 +456,25 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 		if errors.Is(err, verifier.ErrKeysUnavailable) {
 			g.cfg.Logger.Warn("stytchguard: signing keys unavailable; asking Stytch", "error", err)
 		}
-		return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionJWT: cred.SessionJWT}, p)
+		sent := verifier.Sent{SessionJWT: cred.SessionJWT, Identity: v.Identity}
+		return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionJWT: cred.SessionJWT}, sent, p)
 	}
-	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken}, p)
+	sent := verifier.Sent{SessionToken: cred.SessionToken}
+	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken}, sent, p)
+}
+
+// binder returns the check of the answers to a remote call about sent: an
+// answer that fails it is an upstream fault, logged once with Stytch's
+// request id.
+func (g *Guard) binder(ctx context.Context, sent verifier.Sent) binder {
+	return func(resp *client.AuthenticateResponse) error {
+		if err := g.verifier.BindAnswer(ctx, resp, sent, time.Time{}); err != nil {
+			g.cfg.Logger.Error("stytchguard: Stytch's answer is not about the credential sent; refusing it",
+				"error", err, "request_id", resp.RequestID)
+			return fmt.Errorf("%w: %w", errUnbound, err)
+		}
+		return nil
+	}
 }
 
 // isRevoked reports whether the session was revoked through Revoke or the
@@ -472,8 +498,8 @@ func (g *Guard) refuseRevoked(w http.ResponseWriter, cred Credential) error {
 	return newError(ErrSessionExpired, "session revoked", nil)
 }
 
-func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams, p *Principal) error {
-	resp, fromCache, err := g.remote.authenticate(ctx, params, nil)
+func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams, sent verifier.Sent, p *Principal) error {
+	resp, fromCache, err := g.remote.authenticate(ctx, params, g.binder(ctx, sent))
 	if err != nil {
 		return g.remoteError(w, cred, err)
 	}
@@ -583,7 +609,14 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 	if cred.SessionJWT == "" {
 		params.SessionToken = cred.SessionToken
 	}
-	resp, _, rerr := g.remote.authenticate(r.Context(), params, nil)
+	sent := verifier.Sent{SessionJWT: params.SessionJWT, SessionToken: params.SessionToken, Check: &remoteCheck}
+	if params.SessionJWT != "" {
+		// The credential was decided before: bind the answer to the
+		// session it was about.
+		s := p.shared.session
+		sent.Identity = verifier.Identity{SessionID: s.MemberSessionID, MemberID: s.MemberID, OrganizationID: s.OrganizationID}
+	}
+	resp, _, rerr := g.remote.authenticate(r.Context(), params, g.binder(r.Context(), sent))
 	if rerr != nil {
 		err := g.remoteError(w, cred, rerr)
 		if errors.Is(err, ErrPermissionDenied) {
@@ -591,10 +624,8 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 		}
 		return err
 	}
+	// Bound: the verdict authorizes, with roles the session holds.
 	p.index, p.verdict, p.Source = nil, resp.Verdict, SourceRemote
-	if p.verdict == nil {
-		p.verdict = &client.AuthorizationVerdict{Authorized: true}
-	}
 	return nil
 }
 
