@@ -84,6 +84,7 @@ func New(cfg Config) (*Guard, error) {
 			CustomDomainIssuer: cfg.CustomDomainIssuer,
 			MaxTokenBytes:      cfg.MaxCredentialBytes,
 			Client:             g.client,
+			TracerProvider:     cfg.TracerProvider,
 			Authorizer:         g.policies,
 			Logger:             cfg.Logger,
 		})
@@ -439,6 +440,7 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 		// The values are the verified-token cache's own, shared read-only;
 		// the principal hands out copies.
 		v, err := g.verifier.VerifyShared(ctx, cred.SessionJWT, maxAge, now)
+		g.tel.cacheLookup(ctx, cacheVerified, v.Cached)
 		if err == nil {
 			if v.M2M != nil {
 				if cred.FromCookies {

@@ -115,6 +115,26 @@ func TestTracingSpans(t *testing.T) {
 	if linked == 0 {
 		t.Fatal("no waiter links to the coalesced remote call")
 	}
+	// A key rotation: the first JWT under the new kid triggers one JWKS
+	// refetch, whose span is the child of that request's decision.
+	rec.Reset()
+	if _, err := e.srv.RotateKey(); err != nil {
+		t.Fatal(err)
+	}
+	_, rotated := e.session(orgAcme, "member-test-rotated", "viewer")
+	traced(h, req("GET", "/", bearer(rotated)))
+	var fetch, decide sdktrace.ReadOnlySpan
+	for _, s := range rec.Ended() {
+		switch s.Name() {
+		case "stytchguard.verifier.fetch_jwks":
+			fetch = s
+		case "stytchguard.decide":
+			decide = s
+		}
+	}
+	if fetch == nil || decide == nil || fetch.Parent().SpanID() != decide.SpanContext().SpanID() {
+		t.Fatalf("JWKS fetch span missing or not under the decision: %v", names(rec.Ended()))
+	}
 	for _, s := range rec.Ended() {
 		for _, a := range s.Attributes() {
 			noSecretIn(t, "span attribute "+string(a.Key), a.Value.Emit(), tok, jwt, e.srv.Secret)
@@ -171,6 +191,9 @@ func TestMetrics(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s = %d, want %d (all: %v)", k, got[k], v, got)
 		}
+	}
+	if got["stytchguard.cache.lookups cache=verified_token result=hit"] < 1 || got["stytchguard.cache.lookups cache=verified_token result=miss"] < 1 {
+		t.Errorf("verified-token lookups not counted: %v", got)
 	}
 	if remoteCalls != 1 {
 		t.Errorf("remote duration count %d", remoteCalls)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/stytchguard/stytchguard/client"
 )
 
@@ -134,6 +136,11 @@ type Config struct {
 	// sends every request with an authorization check to the remote
 	// Authenticate.
 	Authorizer Authorizer
+
+	// TracerProvider makes the spans of JWKS fetches (SpanFetchJWKS), each a
+	// child of the request that triggered it; background refreshes are
+	// root spans. Nil means the otel global provider.
+	TracerProvider trace.TracerProvider
 
 	// Logger receives JWKS fetch outcomes and one Warn record per key id
 	// skipped by the key rules. Nil discards. Tokens and key material are

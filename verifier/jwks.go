@@ -11,6 +11,10 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/stytchguard/stytchguard/client"
 )
 
@@ -196,9 +200,14 @@ func (v *Verifier) warnWeakKeys(weak []weakKey) {
 // background fetches always start. The wait is bounded by the fetch timeout
 // and ctx.
 func (v *Verifier) sharedFetch(ctx context.Context, limited bool) error {
-	fn := v.backgroundFetch
-	if limited {
-		fn = v.limitedFetch
+	// The fetch outlives the request that triggered it (it serves every
+	// waiter and runs on the Verifier's lifetime), but its span is that
+	// request's child.
+	fn := func() (any, error) {
+		if limited && !v.limiter.AllowN(v.now(), 1) {
+			return nil, errRateLimited
+		}
+		return nil, v.tracedFetch(ctx)
 	}
 	timer := time.NewTimer(v.fetchTimeout)
 	defer timer.Stop()
@@ -222,16 +231,23 @@ func (v *Verifier) sharedFetch(ctx context.Context, limited bool) error {
 	}
 }
 
-func (v *Verifier) backgroundFetch() (any, error) {
-	return nil, v.fetchJWKS(v.life)
+// tracedFetch runs fetchJWKS on the Verifier's lifetime in a span that is a
+// child of trigger's (a root span for the background refresh).
+func (v *Verifier) tracedFetch(trigger context.Context) error {
+	_, span := v.tracer.Start(trigger, SpanFetchJWKS, trace.WithSpanKind(trace.SpanKindClient))
+	defer span.End()
+	err := v.fetchJWKS(trace.ContextWithSpan(v.life, span))
+	if err != nil {
+		span.SetStatus(codes.Error, "JWKS fetch failed")
+		span.SetAttributes(attribute.String("stytchguard.outcome", "failure"))
+	} else {
+		span.SetAttributes(attribute.String("stytchguard.outcome", "success"))
+	}
+	return err
 }
 
-func (v *Verifier) limitedFetch() (any, error) {
-	if !v.limiter.AllowN(v.now(), 1) {
-		return nil, errRateLimited
-	}
-	return nil, v.fetchJWKS(v.life)
-}
+// SpanFetchJWKS is the name of the span of a JWKS fetch.
+const SpanFetchJWKS = "stytchguard.verifier.fetch_jwks"
 
 // lookupKey returns the verification key for kid. An unknown kid (or no
 // usable key set) triggers one shared, rate-limited refetch. While a usable

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
@@ -48,6 +50,7 @@ type Verifier struct {
 	keys    atomic.Pointer[keySnapshot]
 	flight  singleflight.Group
 	limiter *rate.Limiter
+	tracer  trace.Tracer
 	cache   *tokenCache
 
 	statusMu sync.Mutex
@@ -155,7 +158,12 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	}
 	v.life, v.cancel = context.WithCancel(context.Background())
 
-	firstErr := v.fetchJWKS(ctx)
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	v.tracer = tp.Tracer("github.com/stytchguard/stytchguard/verifier")
+	firstErr := v.tracedFetch(ctx)
 	if firstErr != nil && cfg.RequireJWKS {
 		_ = v.Close()
 		return nil, fmt.Errorf("%w: first JWKS fetch: %w", ErrKeysUnavailable, firstErr)
@@ -234,6 +242,9 @@ type Verified struct {
 	Identity Identity
 	// IssuedAt is the token's iat (zero when unknown).
 	IssuedAt time.Time
+	// Cached reports that the verified-token cache answered (no
+	// verification ran), for metrics.
+	Cached bool
 }
 
 // Identity names the session a token is about: the session claim's id, the
@@ -253,8 +264,8 @@ type Identity struct{ SessionID, MemberID, OrganizationID string }
 // Errors are those of Verify and VerifyM2M; on a refreshable one the
 // result still carries the token's Identity and IssuedAt.
 func (v *Verifier) VerifyShared(ctx context.Context, tok string, maxAge time.Duration, now time.Time) (Verified, error) {
-	e, err := v.lookup(ctx, tok, kindAny, maxAge, now)
 	var out Verified
+	e, err := v.lookupHit(ctx, tok, kindAny, maxAge, now, &out.Cached)
 	if e != nil {
 		out.Identity, out.IssuedAt = e.ident, e.iat
 	}
@@ -275,6 +286,12 @@ func (v *Verifier) VerifyShared(ctx context.Context, tok string, maxAge time.Dur
 // CanRefreshRemotely is true it also returns an entry, which only its ident
 // and iat may be read from.
 func (v *Verifier) lookup(ctx context.Context, tok string, want tokenKind, maxAge time.Duration, now time.Time) (*cacheEntry, error) {
+	var hit bool
+	return v.lookupHit(ctx, tok, want, maxAge, now, &hit)
+}
+
+// lookupHit is lookup reporting in *hit whether the cache answered.
+func (v *Verifier) lookupHit(ctx context.Context, tok string, want tokenKind, maxAge time.Duration, now time.Time, hit *bool) (*cacheEntry, error) {
 	if len(tok) > v.maxTokenBytes {
 		err := tokenErr(ErrTokenTooLarge, "longer than the configured maximum")
 		if want == kindM2M {
@@ -291,6 +308,7 @@ func (v *Verifier) lookup(ctx context.Context, tok string, want tokenKind, maxAg
 			e = nil
 		}
 	}
+	*hit = e != nil
 	if e == nil {
 		var err error
 		if e, err = v.verify(ctx, tok, want, now); err != nil {
