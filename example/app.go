@@ -33,8 +33,15 @@ type appConfig struct {
 	// BaseURL is the Stytch API base URL in real mode. Empty means the one
 	// chosen from ProjectID (live or test). Ignored in emulator mode.
 	BaseURL string
-	// Now is the clock of the emulator and the guards. Nil means time.Now.
-	Now func() time.Time
+	// Clock is the clock of the emulator, the verifier, the policy cache
+	// and the guards. Nil means a demoClock: the wall clock until POST
+	// /demo/clock/advance moves it forward (emulator mode only; in real
+	// mode nothing advances it).
+	Clock clock
+	// SessionTTL is the lifetime of the demo sessions (start-up and
+	// /demo/login), in whole minutes between Stytch's bounds (5 minutes and
+	// 366 days). Zero means defaultSessionTTL. Ignored in real mode.
+	SessionTTL time.Duration
 	// Logger receives the guards' records (one Debug record per decision).
 	// Nil means no logging.
 	Logger *slog.Logger
@@ -61,9 +68,12 @@ type app struct {
 	// Members are the seeded members with a start-up session each; nil in
 	// real mode.
 	Members []demoMember
+	// SessionTTL is the lifetime of the demo sessions (emulator mode).
+	SessionTTL time.Duration
 	// ProjectID and BaseURL say which Stytch project and API the app uses.
 	ProjectID, BaseURL string
 
+	clock    clock
 	store    *store
 	client   *client.Client
 	verifier *verifier.Verifier
@@ -82,13 +92,20 @@ func newApp(cfg appConfig) (a *app, err error) {
 	if (cfg.ProjectID == "") != (cfg.Secret == "") {
 		return nil, errors.New("example: set both STYTCH_PROJECT_ID and STYTCH_SECRET to use Stytch, or neither to use the embedded emulator")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = defaultSessionTTL
 	}
+	if err := checkSessionTTL(cfg.SessionTTL); err != nil {
+		return nil, err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = &demoClock{}
+	}
+	now := cfg.Clock.Now
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a = &app{Mode: modeStytch, store: newStore(cfg.Now)}
+	a = &app{Mode: modeStytch, clock: cfg.Clock, store: newStore(now)}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -98,9 +115,10 @@ func newApp(cfg appConfig) (a *app, err error) {
 
 	if cfg.ProjectID == "" {
 		a.Mode = modeEmulator
-		a.Emulator = stytchtest.NewServer(stytchtest.Options{Now: cfg.Now})
+		a.SessionTTL = cfg.SessionTTL
+		a.Emulator = stytchtest.NewServer(stytchtest.Options{Now: now})
 		cfg.ProjectID, cfg.Secret, cfg.BaseURL = a.Emulator.ProjectID, a.Emulator.Secret, a.Emulator.URL
-		if a.Members, err = seed(a.Emulator, a.store); err != nil {
+		if a.Members, err = seed(a.Emulator, a.store, a.SessionTTL); err != nil {
 			return a, err
 		}
 	}
@@ -113,7 +131,7 @@ func newApp(cfg appConfig) (a *app, err error) {
 	}
 	a.client = c
 	a.ProjectID, a.BaseURL = c.ProjectID(), c.BaseURL()
-	if a.policies, err = rbac.New(rbac.Config{Client: c, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
+	if a.policies, err = rbac.New(rbac.Config{Client: c, Now: now, Logger: cfg.Logger}); err != nil {
 		return a, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -121,7 +139,7 @@ func newApp(cfg appConfig) (a *app, err error) {
 	a.verifier, err = verifier.New(ctx, verifier.Config{
 		ProjectID:  cfg.ProjectID,
 		BaseURL:    c.BaseURL(),
-		Now:        cfg.Now,
+		Now:        now,
 		Client:     c,
 		Authorizer: a.policies,
 		Logger:     cfg.Logger,
@@ -142,7 +160,7 @@ func newApp(cfg appConfig) (a *app, err error) {
 	// policy cache for both guards.
 	base := middleware.Config{
 		ProjectID: cfg.ProjectID,
-		Now:       cfg.Now,
+		Now:       now,
 		Logger:    cfg.Logger,
 		Client:    c,
 		Verifier:  a.verifier,

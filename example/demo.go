@@ -38,7 +38,7 @@ func (d *demo) login(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("unknown member; try ?member=alice, bob, carol or dave\n"))
 		return
 	}
-	tok, jwt, err := d.app.Emulator.NewSession(m.sessionSpec())
+	tok, jwt, err := d.app.Emulator.NewSession(m.sessionSpec(d.app.SessionTTL))
 	if err != nil {
 		writeJSONError(w, http.StatusInternalServerError, "emulator", "could not create a session")
 		return

@@ -73,8 +73,8 @@ func TestDemoLoginSetsSessionCookies(t *testing.T) {
 		if !c.HttpOnly || c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
 			t.Errorf("%s attributes: %s", name, c.String())
 		}
-		if until := time.Until(c.Expires); until < demoSessionDuration-time.Minute || until > demoSessionDuration+time.Minute {
-			t.Errorf("%s expires in %v, want about %v", name, until, demoSessionDuration)
+		if until := time.Until(c.Expires); until < defaultSessionTTL-time.Minute || until > defaultSessionTTL+time.Minute {
+			t.Errorf("%s expires in %v, want about %v", name, until, defaultSessionTTL)
 		}
 	}
 	if got := middleware.Classify(cookies[middleware.DefaultJWTCookie].Value, 0); got != middleware.KindJWT {
@@ -292,7 +292,7 @@ func dumpDOM(t *testing.T, url string) string {
 // through and re-issue cookies a plain-HTTP browser keeps (not Secure).
 func TestExpiredJWTCookieIsRefreshed(t *testing.T) {
 	clock := stytchtest.NewClock(time.Now())
-	ta := newTestAppWith(t, appConfig{Now: clock.Now})
+	ta := newTestAppWith(t, appConfig{Clock: clock})
 	carol := ta.member(t, "carol")
 	clock.Advance(6 * time.Minute)
 

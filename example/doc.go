@@ -6,6 +6,7 @@
 //
 //	go run ./example            # embedded Stytch emulator, demo data, no network
 //	go run ./example -addr :9000 -v
+//	go run ./example -session-ttl 10m
 //
 // Without configuration it starts an embedded [stytchtest] emulator, seeds the
 // organizations acme and globex, the members alice (admin), bob (editor) and
@@ -20,6 +21,18 @@
 // emulator) check it on each request. In a browser, /demo/login?member=alice
 // sets fresh session cookies and /demo shows which requests the guards allow
 // and refuse for that member.
+//
+// # Seeing the refresh path at once
+//
+// In emulator mode the emulator and the guards share a demo clock. It reads
+// the wall clock until the "+6 min" button of /demo (POST
+// /demo/clock/advance?by=6m) moves it forward: the session JWT in the
+// browser's cookies has then expired for both, so the next request is
+// checked by the emulator, which mints a fresh JWT, and the guard re-issues
+// the cookies. -session-ttl sets the lifetime of the demo sessions (default
+// 24h, whole minutes from 5m, as Stytch allows); with -session-ttl 10m two
+// presses end the session itself, and the next request is refused with 401
+// session_expired.
 //
 // With STYTCH_PROJECT_ID and STYTCH_SECRET set it uses that Stytch project
 // instead (STYTCH_BASE_URL optionally overrides the API base URL): no demo

@@ -130,6 +130,9 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{"stray argument", []string{"serve"}, nil, nil},
 		{"secret without project", []string{"-addr", "127.0.0.1:0"}, map[string]string{"STYTCH_SECRET": "secret-test-abc"}, nil},
 		{"bad address", []string{"-addr", "127.0.0.1:99999"}, nil, nil},
+		// Stytch refuses sessions under 5 minutes; the demo does too.
+		{"session ttl too short", []string{"-addr", "127.0.0.1:0", "-session-ttl", "1m"}, nil, nil},
+		{"session ttl not whole minutes", []string{"-addr", "127.0.0.1:0", "-session-ttl", "10m30s"}, nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

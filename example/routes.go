@@ -40,6 +40,9 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 		r.With(chiGuard.Optional).Get("/demo", d.page)
 		r.Get("/demo/login", d.login)
 		r.Get("/demo/logout", d.logout)
+		// The demo's own POST endpoints are not behind a guard, so they get
+		// net/http's cross-origin protection directly.
+		r.Method(http.MethodPost, "/demo/clock/advance", http.NewCrossOriginProtection().Handler(http.HandlerFunc(d.advanceClock)))
 	}
 	r.Get("/", a.index)
 

@@ -8,10 +8,21 @@ import (
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
-// demoSessionDuration is the lifetime of the demo sessions. Their session
-// tokens work for that long; each session JWT lives 5 minutes, as Stytch's
-// do, after which the guard refreshes it through the emulator.
-const demoSessionDuration = 24 * time.Hour
+// defaultSessionTTL is the default lifetime of the demo sessions (flag
+// -session-ttl). Their session tokens work for that long; each session JWT
+// lives 5 minutes, as Stytch's do, after which the guard refreshes it
+// through the emulator.
+const defaultSessionTTL = 24 * time.Hour
+
+// checkSessionTTL accepts the session lifetimes Stytch accepts: whole
+// minutes from 5 minutes to 366 days (session_duration_minutes).
+func checkSessionTTL(d time.Duration) error {
+	lo, hi := client.MinSessionDurationMinutes*time.Minute, client.MaxSessionDurationMinutes*time.Minute
+	if d < lo || d > hi || d%time.Minute != 0 {
+		return fmt.Errorf("example: the session lifetime must be whole minutes from %v to %v (Stytch's bounds), not %v", lo, hi, d)
+	}
+	return nil
+}
 
 // demoOrg is a seeded organization.
 type demoOrg struct {
@@ -77,28 +88,28 @@ func demoPolicy() client.Policy {
 	return p
 }
 
-// sessionSpec is the emulator session of m: same organization, member and
-// roles every time, with a custom claim to show in /me.
-func (m *demoMember) sessionSpec() stytchtest.SessionSpec {
+// sessionSpec is the emulator session of m lasting ttl: same organization,
+// member and roles every time, with a custom claim to show in /me.
+func (m *demoMember) sessionSpec(ttl time.Duration) stytchtest.SessionSpec {
 	return stytchtest.SessionSpec{
 		OrganizationID:   m.Org.ID,
 		OrganizationSlug: m.Org.Slug,
 		MemberID:         m.MemberID,
 		Email:            m.Email,
 		Roles:            []string{m.Role},
-		Duration:         demoSessionDuration,
+		Duration:         ttl,
 		CustomClaims:     map[string]any{"demo_name": m.Name, "demo_role": m.Role},
 	}
 }
 
 // seed loads the demo policy, members and data into the emulator and the
-// store, and returns the members with a live session each.
-func seed(emu *stytchtest.Server, st *store) ([]demoMember, error) {
+// store, and returns the members with a live session of ttl each.
+func seed(emu *stytchtest.Server, st *store, ttl time.Duration) ([]demoMember, error) {
 	emu.SetPolicy(demoPolicy())
 	members := demoMembers()
 	for i := range members {
 		m := &members[i]
-		tok, jwt, err := emu.NewSession(m.sessionSpec())
+		tok, jwt, err := emu.NewSession(m.sessionSpec(ttl))
 		if err != nil {
 			return nil, fmt.Errorf("example: seeding member %s: %w", m.Name, err)
 		}
