@@ -62,7 +62,8 @@ func New(cfg Config) (*Guard, error) {
 		g.client, g.ownClient = c, cfg.HTTPClient == nil
 	}
 	if g.policies == nil {
-		p, err := rbac.New(rbac.Config{Client: g.client, Now: cfg.Now, Logger: cfg.Logger})
+		p, err := rbac.New(rbac.Config{Client: g.client, Now: cfg.Now, Logger: cfg.Logger,
+			TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider})
 		if err != nil {
 			return nil, err
 		}

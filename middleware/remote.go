@@ -35,6 +35,8 @@ type remote struct {
 	log      *slog.Logger
 	// fleetLogged is when a fleet failure was last logged (unix ns).
 	fleetLogged atomic.Int64
+	// last is the last call's outcome.
+	last atomic.Pointer[outcome]
 
 	// cache holds definite answers for cacheTTL, bounded in size; nil when
 	// the cache is off.
@@ -139,6 +141,25 @@ type flight struct {
 	shared bool
 }
 
+// record keeps a call's outcome for health: an outage, or an answer.
+func (rm *remote) record(err error) {
+	o := &outcome{at: time.Now()}
+	if err != nil && (errors.Is(err, client.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errUnbound)) {
+		o.err = err
+	}
+	rm.last.Store(o)
+}
+
+// lastOutcome returns the last call's outage error (nil when Stytch
+// answered) and whether any call was made.
+func (rm *remote) lastOutcome() (error, bool) {
+	o := rm.last.Load()
+	if o == nil {
+		return nil, false
+	}
+	return o.err, true
+}
+
 // fleetKey is the credential and variant under which the fleet shares an
 // answer to p.
 func fleetKey(p *client.AuthenticateParams) (credential, variant string) {
@@ -226,6 +247,7 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 		start := time.Now()
 		resp, err := rm.call(fctx, p, bind)
 		rm.tel.endRemote(fctx, span, start, err)
+		rm.record(err)
 		rm.store(k, resp, err)
 		if err == nil && rm.fleet != nil && rm.cacheTTL > 0 {
 			cred, variant := fleetKey(p)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/stytchguard/stytchguard/client"
@@ -83,6 +85,19 @@ type Config struct {
 	// Logger receives fetch failures and recoveries (organization ids, never
 	// credentials). Nil means no logging.
 	Logger *slog.Logger
+
+	// TracerProvider creates the tracer of the policy fetches, named
+	// "github.com/stytchguard/stytchguard/rbac". A fetch runs in a span
+	// named FetchSpanName, a child of the span of the request that needed
+	// it (even when the fetch outlives the request, and however many
+	// requests wait for it); a background refresh round starts root spans.
+	// Nil means otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
+
+	// MeterProvider creates the meter, of the same name, of the
+	// MetricPolicyAge gauge and the MetricPolicyFetches counter. Nil means
+	// otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
 }
 
 // Cache keeps the project policy and the policies of the organizations in
@@ -103,6 +118,7 @@ type Cache struct {
 	retryInterval   time.Duration
 	now             func() time.Time
 	log             *slog.Logger
+	tel             *telemetry
 
 	project *entry
 
@@ -205,6 +221,7 @@ func New(cfg Config) (*Cache, error) {
 		return nil, fmt.Errorf("rbac: organization cache: %w", err)
 	}
 	c.orgs = orgs
+	c.tel = newTelemetry(cfg, c)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wg.Add(1)
 	go c.loop()
@@ -268,11 +285,11 @@ func (c *Cache) IndexAt(ctx context.Context, organizationID string, now time.Tim
 	}
 	oe := c.orgEntry(organizationID, now.UnixNano())
 	// Both fetches, when needed, run at once.
-	pst, project, pch, err := c.begin(c.project, now)
+	pst, project, pch, err := c.begin(ctx, c.project, now)
 	if err != nil {
 		return nil, err
 	}
-	ost, org, och, err := c.begin(oe, now)
+	ost, org, och, err := c.begin(ctx, oe, now)
 	if err != nil {
 		return nil, err
 	}
@@ -335,21 +352,24 @@ func (l otterLogger) Error(ctx context.Context, msg string, err error) {
 // refresh when one is due. When e has no usable policy it starts (or joins)
 // the fetch of e and returns the channel to wait on with finish, unless a
 // recent failure is remembered: then it returns that failure.
-func (c *Cache) begin(e *entry, now time.Time) (*entryState, *compiled, <-chan singleflight.Result, error) {
+//
+// A fetch begin starts is a child of ctx's span and keeps ctx's values, but
+// not its cancellation: other callers may wait for it.
+func (c *Cache) begin(ctx context.Context, e *entry, now time.Time) (*entryState, *compiled, <-chan singleflight.Result, error) {
 	if !e.used.Load() {
 		e.used.Store(true)
 	}
 	st := e.state.Load()
 	if st.policy != nil && now.Sub(st.fetchedAt) <= c.maxStaleness {
 		if !now.Before(st.nextAttempt) {
-			c.refreshAsync(e)
+			c.refreshAsync(ctx, e)
 		}
 		return st, st.policy, nil, nil
 	}
 	if st.err != nil && now.Before(st.nextAttempt) {
 		return st, nil, nil, c.unavailable(e, st.err)
 	}
-	return st, nil, c.sf.DoChan(e.key, func() (any, error) { return c.fetch(e) }), nil
+	return st, nil, c.sf.DoChan(e.key, func() (any, error) { return c.fetch(ctx, e) }), nil
 }
 
 // finish waits for the fetch begin started for e, whose state was st.
@@ -438,14 +458,19 @@ func (c *Cache) enter() bool {
 
 // fetch fetches and compiles e's policy, records the outcome in e and
 // returns it, with the error when the fetch failed. Callers share it through
-// c.sf.
-func (c *Cache) fetch(e *entry) (*entryState, error) {
+// c.sf. trigger is the context of the caller that started it: the fetch is a
+// child of its span and keeps its values, but not its cancellation (others
+// may wait for the fetch); it ends at FetchTimeout or at Close.
+func (c *Cache) fetch(trigger context.Context, e *entry) (*entryState, error) {
 	if !c.enter() {
 		return nil, ErrClosed
 	}
 	defer c.wg.Done()
-	ctx, cancel := context.WithTimeout(c.ctx, c.fetchTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(trigger), c.fetchTimeout)
 	defer cancel()
+	stop := context.AfterFunc(c.ctx, cancel)
+	defer stop()
+	ctx, span := c.tel.startFetch(ctx, e.orgID)
 
 	var policy *compiled
 	var err error
@@ -468,6 +493,7 @@ func (c *Cache) fetch(e *entry) (*entryState, error) {
 	old := e.state.Load()
 	if err != nil {
 		if c.ctx.Err() != nil {
+			c.tel.endFetch(ctx, span, ErrClosed, false)
 			return nil, ErrClosed
 		}
 		failures := old.failures + 1
@@ -479,12 +505,14 @@ func (c *Cache) fetch(e *entry) (*entryState, error) {
 			err:         err,
 		}
 		e.state.Store(failed)
+		c.tel.endFetch(ctx, span, err, true)
 		c.log.Warn("rbac: policy fetch failed", "policy", e.key, "failures", failures,
 			"have_policy", old.policy != nil, "error", err)
 		return failed, err
 	}
 	st := &entryState{policy: policy, fetchedAt: now, nextAttempt: now.Add(c.refreshInterval)}
 	e.state.Store(st)
+	c.tel.endFetch(ctx, span, nil, true)
 	if old.failures > 0 {
 		c.log.Info("rbac: policy fetch recovered", "policy", e.key, "failures", old.failures)
 	}
@@ -502,8 +530,9 @@ func (c *Cache) backoff(failures int) time.Duration {
 	return d
 }
 
-// refreshAsync starts a background refresh of e unless one is running.
-func (c *Cache) refreshAsync(e *entry) {
+// refreshAsync starts a background refresh of e unless one is running; ctx
+// is the context of the caller that found e due, as for begin.
+func (c *Cache) refreshAsync(ctx context.Context, e *entry) {
 	if !e.refreshing.CompareAndSwap(false, true) {
 		return
 	}
@@ -514,14 +543,15 @@ func (c *Cache) refreshAsync(e *entry) {
 	go func() {
 		defer c.wg.Done()
 		defer e.refreshing.Store(false)
-		_ = c.refreshEntry(e)
+		_ = c.refreshEntry(ctx, e)
 	}()
 }
 
-// refreshEntry fetches e now, sharing a fetch already in flight.
-func (c *Cache) refreshEntry(e *entry) error {
+// refreshEntry fetches e now, sharing a fetch already in flight; a fetch it
+// starts is a child of ctx's span, as for begin.
+func (c *Cache) refreshEntry(ctx context.Context, e *entry) error {
 	st := e.state.Load()
-	v, err, _ := c.sf.Do(e.key, func() (any, error) { return c.fetch(e) })
+	v, err, _ := c.sf.Do(e.key, func() (any, error) { return c.fetch(ctx, e) })
 	out, _ := v.(*entryState)
 	adopt(e, st, out, err)
 	if err != nil {
@@ -598,7 +628,7 @@ func (c *Cache) refreshRound(ctx context.Context, onlyUsed bool) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := c.refreshEntry(e); err != nil {
+			if err := c.refreshEntry(ctx, e); err != nil {
 				errMu.Lock()
 				errs = append(errs, err)
 				errMu.Unlock()
@@ -609,8 +639,8 @@ func (c *Cache) refreshRound(ctx context.Context, onlyUsed bool) error {
 	return errors.Join(errs...)
 }
 
-// Close stops the background refresher and waits for running fetches, which
-// it cancels. Policies already cached stay usable until they are older than
+// Close stops the background refresher and the observation of the policy
+// age, and waits for running fetches, which it cancels. Policies already cached stay usable until they are older than
 // MaxStaleness; fetches are no longer made (ErrClosed). Close is idempotent
 // and always returns nil.
 func (c *Cache) Close() error {
@@ -623,6 +653,7 @@ func (c *Cache) Close() error {
 	c.life.Unlock()
 	c.cancel()
 	c.wg.Wait()
+	c.tel.close()
 	return nil
 }
 

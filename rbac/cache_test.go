@@ -746,9 +746,9 @@ func TestCacheFailedSharedFetchKeepsTheNewerPolicy(t *testing.T) {
 	e.srv.SetFault(stytchtest.EndpointOrgPolicy, stytchtest.Fault{Status: http.StatusInternalServerError, Latency: 300 * time.Millisecond})
 	calls := e.srv.Calls(stytchtest.EndpointOrgPolicy)
 	done := make(chan struct{})
-	go func() { _ = c.refreshEntry(e1); close(done) }()
+	go func() { _ = c.refreshEntry(ctx, e1); close(done) }()
 	waitFor(t, "e1's fetch", func() bool { return e.srv.Calls(stytchtest.EndpointOrgPolicy) > calls })
-	_ = c.refreshEntry(e2) // joins e1's fetch (same singleflight key)
+	_ = c.refreshEntry(ctx, e2) // joins e1's fetch (same singleflight key)
 	<-done
 	e.srv.SetFault(stytchtest.EndpointOrgPolicy, stytchtest.Fault{})
 	// Still a denial by the newer policy: neither the older one (which

@@ -45,6 +45,18 @@
 // was made and the caller should ask the Stytch API (an Authenticate call
 // with an authorization_check) instead of guessing.
 //
+// # Telemetry
+//
+// A Cache uses the OpenTelemetry API only (the SDK is the application's
+// choice), through [Config].TracerProvider and [Config].MeterProvider, the
+// otel globals by default. Each policy fetch runs in a span named
+// [FetchSpanName], a child of the request that needed the policy even when
+// the fetch outlives it; rounds of the background refresher start root
+// spans. The gauge [MetricPolicyAge] and the counter [MetricPolicyFetches]
+// report the project policy's age and the fetches by outcome, and
+// [Cache.Status] gives the same state to a health check. A check answered
+// from cached policies touches none of it.
+//
 // # Errors
 //
 // Errors never contain a credential. The categories are those of package
