@@ -159,6 +159,10 @@ func newApp(cfg appConfig) (a *app, err error) {
 	// the client, verifier and policy cache keeps one JWKS cache and one
 	// policy cache for both guards.
 	base := middleware.Config{
+		// One in-process fleet for both guards: a logout through one
+		// reaches the other at once, as it reaches every replica of a
+		// service through fleet.Redis.
+		Fleet:     newProcessFleet(),
 		ProjectID: cfg.ProjectID,
 		Now:       now,
 		Logger:    cfg.Logger,

@@ -42,14 +42,26 @@
 //
 //	GET    /healthz                       public
 //	GET    /me                            any session; the Principal as JSON
+//	POST   /logout                        revokes the session, clears the cookies; 204
 //	GET    /orgs/{orgID}/documents        documents:read
-//	POST   /orgs/{orgID}/documents        documents:write
+//	GET    /orgs/{orgID}/documents/{id}   documents:read
+//	POST   /orgs/{orgID}/documents        documents:write; Content-Type: application/json, {"title": "..."}
 //	DELETE /orgs/{orgID}/documents/{id}   documents:delete
 //	GET    /orgs/{orgID}/invoices         invoices:read
 //
 // The same routes are served by http.ServeMux under /std/. {orgID} must be
 // the session's own organization, or the request is refused with 403
-// tenancy_mismatch. Documents live in memory, per organization.
+// tenancy_mismatch. Documents live in memory, per organization; their ids
+// are doc-N (doc-1, doc-2 and doc-3 are seeded), as the POST answers them.
+// The list and get answers carry granting_roles, the roles that granted the
+// route (Principal.Verdict).
+//
+// In emulator mode, /demo is the browser demo, /demo/login?member=NAME signs
+// in, POST /demo/clock/advance?by=6m moves the demo clock and POST
+// /demo/csrf replays a cross-site request (see the page). Every response
+// that sets cookies then carries the demo-only header X-Demo-Set-Cookie
+// naming them and their expiry (never their values), so the page can show
+// the HttpOnly cookies the guard re-issued.
 //
 // SIGINT or SIGTERM shuts the server down gracefully, then closes the guards
 // and the emulator.

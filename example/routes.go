@@ -29,8 +29,17 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 	r := chi.NewRouter()
 	r.Get("/healthz", healthz)
 	r.With(chiGuard.Authenticate).Get("/me", me)
+	// Logout revokes the session at Stytch, refuses it on every guard
+	// (through Config.Fleet) and clears the cookies. Optional lets a
+	// request without a session log out too (204 either way). Optional
+	// treats a cross-origin cookie POST as anonymous, and the handler would
+	// still clear the cookies, so another site could sign the member out:
+	// net/http's cross-origin protection in front refuses that first.
+	xo := http.NewCrossOriginProtection()
+	r.Method(http.MethodPost, "/logout", xo.Handler(chiGuard.Optional(chiGuard.LogoutHandler(nil))))
 	r.Route("/orgs/{orgID}", func(r chi.Router) {
 		r.With(chiGuard.Require("documents", "read")).Get("/documents", chiAPI.listDocuments)
+		r.With(chiGuard.Require("documents", "read")).Get("/documents/{id}", chiAPI.getDocument)
 		r.With(chiGuard.Require("documents", "write")).Post("/documents", chiAPI.createDocument)
 		r.With(chiGuard.Require("documents", "delete")).Delete("/documents/{id}", chiAPI.deleteDocument)
 		r.With(chiGuard.Require("invoices", "read")).Get("/invoices", chiAPI.listInvoices)
@@ -39,10 +48,11 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 		d := &demo{app: a, guard: chiGuard}
 		r.With(chiGuard.Optional).Get("/demo", d.page)
 		r.Get("/demo/login", d.login)
-		r.Get("/demo/logout", d.logout)
-		// The demo's own POST endpoints are not behind a guard, so they get
-		// net/http's cross-origin protection directly.
-		r.Method(http.MethodPost, "/demo/clock/advance", http.NewCrossOriginProtection().Handler(http.HandlerFunc(d.advanceClock)))
+		// The demo's POST endpoints that no guard covers get net/http's
+		// cross-origin protection directly; /demo/csrf is behind Optional,
+		// whose cross-origin check covers requests with cookies.
+		r.Method(http.MethodPost, "/demo/clock/advance", xo.Handler(http.HandlerFunc(d.advanceClock)))
+		r.With(chiGuard.Optional).Method(http.MethodPost, "/demo/csrf", xo.Handler(http.HandlerFunc(d.replayCrossSite)))
 	}
 	r.Get("/", a.index)
 
@@ -51,7 +61,9 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 	std := http.NewServeMux()
 	std.HandleFunc("GET /std/healthz", healthz)
 	std.Handle("GET /std/me", stdGuard.Authenticate(http.HandlerFunc(me)))
+	std.Handle("POST /std/logout", xo.Handler(stdGuard.Optional(stdGuard.LogoutHandler(nil))))
 	std.Handle("GET /std/orgs/{orgID}/documents", stdGuard.Require("documents", "read")(http.HandlerFunc(stdAPI.listDocuments)))
+	std.Handle("GET /std/orgs/{orgID}/documents/{id}", stdGuard.Require("documents", "read")(http.HandlerFunc(stdAPI.getDocument)))
 	std.Handle("POST /std/orgs/{orgID}/documents", stdGuard.Require("documents", "write")(http.HandlerFunc(stdAPI.createDocument)))
 	std.Handle("DELETE /std/orgs/{orgID}/documents/{id}", stdGuard.Require("documents", "delete")(http.HandlerFunc(stdAPI.deleteDocument)))
 	std.Handle("GET /std/orgs/{orgID}/invoices", stdGuard.Require("invoices", "read")(http.HandlerFunc(stdAPI.listInvoices)))
@@ -59,6 +71,9 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 	top := http.NewServeMux()
 	top.Handle("/std/", std)
 	top.Handle("/", r)
+	if a.Mode == modeEmulator {
+		return demoCookieEcho(top)
+	}
 	return top
 }
 
@@ -79,6 +94,18 @@ func (h api) listDocuments(w http.ResponseWriter, r *http.Request) {
 		"organization_id": org,
 		"documents":       h.store.list(org),
 		"granting_roles":  grantingRoles(r),
+	})
+}
+
+func (h api) getDocument(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.store.get(h.param(r, "orgID"), h.param(r, "id"))
+	if !ok {
+		writeJSONError(w, http.StatusNotFound, "not_found", "no such document in this organization")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"document":       d,
+		"granting_roles": grantingRoles(r),
 	})
 }
 
@@ -190,19 +217,26 @@ func me(w http.ResponseWriter, r *http.Request) {
 func (a *app) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "stytchguard example (%s mode)\n\n", a.Mode)
-	fmt.Fprint(w, `GET    /healthz                          public
-GET    /me                               any session
-GET    /orgs/{orgID}/documents           documents:read
-POST   /orgs/{orgID}/documents           documents:write  {"title": "..."}
-DELETE /orgs/{orgID}/documents/{id}      documents:delete
-GET    /orgs/{orgID}/invoices            invoices:read
-
-The same routes are served by net/http's ServeMux under /std/.
-`)
+	fmt.Fprint(w, routeTable)
 	if a.Mode == modeEmulator {
 		fmt.Fprint(w, "\nIn a browser: /demo/login?member=alice (or bob, carol, dave)\n")
 	}
 }
+
+// routeTable is the text of GET /.
+const routeTable = `GET    /healthz                          public
+GET    /me                               any session
+POST   /logout                           revokes the session, clears the cookies (204)
+GET    /orgs/{orgID}/documents           documents:read
+GET    /orgs/{orgID}/documents/{id}      documents:read
+POST   /orgs/{orgID}/documents           documents:write   Content-Type: application/json, {"title": "..."}
+DELETE /orgs/{orgID}/documents/{id}      documents:delete
+GET    /orgs/{orgID}/invoices            invoices:read
+
+Document ids are doc-N (doc-1, doc-2, ...), as the POST answers them.
+{orgID} must be the session's own organization (else 403 tenancy_mismatch).
+The same routes are served by net/http's ServeMux under /std/.
+`
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
