@@ -46,11 +46,25 @@ func TestTracingSpans(t *testing.T) {
 	}
 	h := e.g.Require("documents", "read")(okHandler())
 
-	// A local decision.
+	// A local decision (the policy cache may fetch an organization's
+	// policy under it: that span is the policy cache's).
 	traced(h, req("GET", "/", bearer(jwt)))
-	spans := rec.Ended()
+	var spans, fetches []sdktrace.ReadOnlySpan
+	for _, s := range rec.Ended() {
+		switch s.Name() {
+		case "stytchguard.decide", "GET /documents":
+			spans = append(spans, s)
+		case "stytchguard.rbac.fetch_policy":
+			fetches = append(fetches, s)
+		}
+	}
 	if len(spans) != 2 || spans[0].Name() != "stytchguard.decide" || spans[0].Parent().SpanID() != spans[1].SpanContext().SpanID() {
 		t.Fatalf("local: %d spans %v", len(spans), names(spans))
+	}
+	for _, f := range fetches {
+		if f.Parent().SpanID() != spans[0].SpanContext().SpanID() {
+			t.Errorf("a policy fetch span outside the decision that needed it")
+		}
 	}
 	want := map[string]string{"stytchguard.outcome": "allow", "stytchguard.source": "local", "stytchguard.subject": "member",
 		"stytchguard.resource": "documents", "stytchguard.action": "read"}
