@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/middleware"
@@ -74,6 +75,8 @@ type app struct {
 	ProjectID, BaseURL string
 
 	clock    clock
+	meters   *sdkmetric.MeterProvider
+	metrics  http.Handler
 	store    *store
 	client   *client.Client
 	verifier *verifier.Verifier
@@ -123,6 +126,10 @@ func newApp(cfg appConfig) (a *app, err error) {
 		}
 	}
 
+	if a.meters, a.metrics, err = newMetrics(); err != nil {
+		return a, err
+	}
+
 	// One client, one verifier (one JWKS cache) and one policy cache, shared
 	// by the two guards below.
 	c, err := client.New(client.Config{ProjectID: cfg.ProjectID, Secret: cfg.Secret, BaseURL: cfg.BaseURL})
@@ -131,7 +138,7 @@ func newApp(cfg appConfig) (a *app, err error) {
 	}
 	a.client = c
 	a.ProjectID, a.BaseURL = c.ProjectID(), c.BaseURL()
-	if a.policies, err = rbac.New(rbac.Config{Client: c, Now: now, Logger: cfg.Logger}); err != nil {
+	if a.policies, err = rbac.New(rbac.Config{Client: c, Now: now, Logger: cfg.Logger, MeterProvider: a.meters}); err != nil {
 		return a, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -162,13 +169,14 @@ func newApp(cfg appConfig) (a *app, err error) {
 		// One in-process fleet for both guards: a logout through one
 		// reaches the other at once, as it reaches every replica of a
 		// service through fleet.Redis.
-		Fleet:     newProcessFleet(),
-		ProjectID: cfg.ProjectID,
-		Now:       now,
-		Logger:    cfg.Logger,
-		Client:    c,
-		Verifier:  a.verifier,
-		Policies:  a.policies,
+		Fleet:         newProcessFleet(),
+		MeterProvider: a.meters,
+		ProjectID:     cfg.ProjectID,
+		Now:           now,
+		Logger:        cfg.Logger,
+		Client:        c,
+		Verifier:      a.verifier,
+		Policies:      a.policies,
 	}
 	if a.Mode == modeEmulator {
 		// The demo is served over plain HTTP, so re-issued cookies must not
@@ -189,6 +197,17 @@ func newApp(cfg appConfig) (a *app, err error) {
 		return a, err
 	}
 	a.guards = append(a.guards, stdGuard)
+
+	if a.Mode == modeEmulator {
+		// Fetch the project policy now, with the seeded organizations', so
+		// that /healthz is ready from the start: the policy cache otherwise
+		// fetches on the first guarded request.
+		for _, org := range []demoOrg{orgAcme, orgGlobex} {
+			if _, err := a.policies.Index(ctx, org.ID); err != nil {
+				return a, fmt.Errorf("example: fetching the demo policy: %w", err)
+			}
+		}
+	}
 
 	a.Handler = a.routes(chiGuard, stdGuard)
 	return a, nil
@@ -212,6 +231,9 @@ func (a *app) close() error {
 	}
 	if a.policies != nil {
 		errs = append(errs, a.policies.Close())
+	}
+	if a.meters != nil {
+		errs = append(errs, a.meters.Shutdown(context.Background()))
 	}
 	if a.client != nil {
 		a.client.HTTPClient().CloseIdleConnections()

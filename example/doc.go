@@ -40,7 +40,8 @@
 //
 // # Routes
 //
-//	GET    /healthz                       public
+//	GET    /healthz                       public; the guard's HealthHandler (200 ready, 503 not)
+//	GET    /metrics                       public; the guards' OpenTelemetry metrics, Prometheus text format
 //	GET    /me                            any session; the Principal as JSON
 //	POST   /logout                        revokes the session, clears the cookies; 204
 //	GET    /orgs/{orgID}/documents        documents:read
@@ -55,6 +56,14 @@
 // are doc-N (doc-1, doc-2 and doc-3 are seeded), as the POST answers them.
 // The list and get answers carry granting_roles, the roles that granted the
 // route (Principal.Verdict).
+//
+// /metrics serves the metrics the guards and the policy cache record through
+// the OpenTelemetry API (stytchguard_decisions_total by outcome, source and
+// subject, stytchguard_remote_duration_seconds, cache lookups, key and
+// policy ages, breaker state), exported by the OpenTelemetry Prometheus
+// exporter from an SDK MeterProvider the example sets as
+// middleware.Config.MeterProvider. A real service would serve it on an
+// internal address.
 //
 // In emulator mode, /demo is the browser demo, /demo/login?member=NAME signs
 // in, POST /demo/clock/advance?by=6m moves the demo clock and POST

@@ -27,7 +27,10 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 	// chi: guards are route middleware, attached with With.
 	chiAPI := api{store: a.store, param: chi.URLParam}
 	r := chi.NewRouter()
-	r.Get("/healthz", healthz)
+	// Health and metrics are unguarded: a load balancer and Prometheus
+	// scrape them without a session. They hold no credential.
+	r.Method(http.MethodGet, "/healthz", chiGuard.HealthHandler())
+	r.Method(http.MethodGet, "/metrics", a.metrics)
 	r.With(chiGuard.Authenticate).Get("/me", me)
 	// Logout revokes the session at Stytch, refuses it on every guard
 	// (through Config.Fleet) and clears the cookies. Optional lets a
@@ -59,7 +62,7 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 	// http.ServeMux (Go 1.22 patterns): a guard wraps each handler.
 	stdAPI := api{store: a.store, param: func(r *http.Request, name string) string { return r.PathValue(name) }}
 	std := http.NewServeMux()
-	std.HandleFunc("GET /std/healthz", healthz)
+	std.Handle("GET /std/healthz", stdGuard.HealthHandler())
 	std.Handle("GET /std/me", stdGuard.Authenticate(http.HandlerFunc(me)))
 	std.Handle("POST /std/logout", xo.Handler(stdGuard.Optional(stdGuard.LogoutHandler(nil))))
 	std.Handle("GET /std/orgs/{orgID}/documents", stdGuard.Require("documents", "read")(http.HandlerFunc(stdAPI.listDocuments)))
@@ -175,10 +178,6 @@ func grantingRoles(r *http.Request) []string {
 	return nil
 }
 
-func healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
 // meResponse is the body of GET /me: the Principal the guard stored.
 type meResponse struct {
 	// Source is "local" (JWT verified without a network call), "remote"
@@ -224,7 +223,8 @@ func (a *app) index(w http.ResponseWriter, r *http.Request) {
 }
 
 // routeTable is the text of GET /.
-const routeTable = `GET    /healthz                          public
+const routeTable = `GET    /healthz                          public; the guard's health (200 ready, 503 not)
+GET    /metrics                          public; the guard's metrics, Prometheus text format
 GET    /me                               any session
 POST   /logout                           revokes the session, clears the cookies (204)
 GET    /orgs/{orgID}/documents           documents:read
