@@ -133,29 +133,3 @@ func displayAddr(addr net.Addr) string {
 	}
 	return net.JoinHostPort(host, port)
 }
-
-// printBanner says which Stytch the app uses and, in emulator mode, prints a
-// ready curl line per demo member.
-func printBanner(w io.Writer, a *app, baseURL string) {
-	if a.Mode != modeEmulator {
-		fmt.Fprintf(w, "stytchguard example: using Stytch at %s (project %s)\n", a.BaseURL, a.ProjectID)
-		fmt.Fprintf(w, "serving on %s (the same API on net/http's ServeMux under /std/)\n\n", baseURL)
-		fmt.Fprintf(w, "No demo data and no /demo pages in this mode. Call the API with a session of your project:\n")
-		fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $SESSION_JWT\" %s/me\n", baseURL)
-		return
-	}
-	fmt.Fprintf(w, "stytchguard example: using the embedded Stytch emulator at %s (project %s); no network needed.\n", a.BaseURL, a.ProjectID)
-	fmt.Fprintf(w, "Set STYTCH_PROJECT_ID and STYTCH_SECRET to use your Stytch project instead.\n")
-	fmt.Fprintf(w, "serving on %s (the same API on net/http's ServeMux under /std/)\n\n", baseURL)
-	fmt.Fprintf(w, "Demo members. The session JWTs below expire 5 minutes after start-up; after that each\n")
-	fmt.Fprintf(w, "request with them is checked by the emulator instead of locally (\"source\" in /me).\n")
-	fmt.Fprintf(w, "The sessions last %v. In a browser, %s/demo/login?member=alice\n", shortDuration(a.SessionTTL), baseURL)
-	fmt.Fprintf(w, "sets fresh session cookies and shows what each member may do.\n")
-	for _, m := range a.Members {
-		fmt.Fprintf(w, "\n%-6s %-7s %-7s org %s  member %s\n", m.Name, m.Role, m.Org.Slug, m.Org.ID, m.MemberID)
-		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/orgs/%s/documents\n", m.SessionJWT, baseURL, m.Org.ID)
-		fmt.Fprintf(w, "  session token %s\n", m.SessionToken)
-		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/me\n", m.SessionToken, baseURL)
-	}
-	fmt.Fprintln(w)
-}

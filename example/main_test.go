@@ -50,14 +50,14 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 		}
 	}
 	for _, m := range s.app.Members {
-		line := "curl -H 'Authorization: Bearer " + m.SessionJWT + "' " + s.baseURL + "/orgs/" + m.Org.ID + "/documents"
-		if !strings.Contains(out, line) {
-			t.Errorf("start-up output lacks the curl line of %s", m.Name)
+		if !strings.Contains(out, "\n"+shellVar(&m, "JWT")+"='"+m.SessionJWT+"'\n") {
+			t.Errorf("start-up output lacks the session JWT of %s", m.Name)
 		}
-		if !strings.Contains(out, m.SessionToken) {
+		if !strings.Contains(out, "\n"+shellVar(&m, "TOKEN")+"='"+m.SessionToken+"'\n") {
 			t.Errorf("start-up output lacks the session token of %s", m.Name)
 		}
 	}
+	// Every curl line is run by TestBannerCurlLines and TestBannerInBash.
 
 	resp, err := http.Get(s.baseURL + "/healthz")
 	if err != nil {
