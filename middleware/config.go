@@ -78,6 +78,16 @@ type Config struct {
 	// HTTPClient carries every call to Stytch. Nil means private clients with
 	// timeouts.
 	HTTPClient *http.Client
+	// AcceptM2M lets M2M access tokens (Bearer only) through Authenticate,
+	// Optional and Require: Require(resource, action) then admits a token
+	// holding the scope "action:resource". False means M2M tokens pass only
+	// RequireScopes routes and are 401 invalid_token elsewhere.
+	AcceptM2M bool
+	// M2MOrganizationClaim is the custom claim of an M2M token that binds
+	// its client to an organization: on a route whose OrganizationID hook
+	// names one, the claim must equal it (else 403 tenancy_mismatch).
+	// Empty means "organization_id".
+	M2MOrganizationClaim string
 	// Now returns the current time of token, cookie and policy decisions.
 	// Nil means time.Now. The circuit breaker's open period and Stytch's
 	// Retry-After run on real time.
@@ -226,6 +236,7 @@ func (cfg *Config) normalize() error {
 	if cfg.CrossOrigin == nil {
 		cfg.CrossOrigin = http.NewCrossOriginProtection()
 	}
+	cfg.M2MOrganizationClaim = cmp.Or(cfg.M2MOrganizationClaim, "organization_id")
 	cfg.Realm = cmp.Or(cfg.Realm, DefaultRealm)
 	if strings.ContainsAny(cfg.Realm, "\"\\\r\n") {
 		return fmt.Errorf("%w: Realm must not contain quotes, backslashes or line breaks", errConfig)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -77,6 +78,7 @@ func New(cfg Config) (*Guard, error) {
 			Leeway:             cfg.Leeway,
 			Now:                cfg.Now,
 			CustomDomainIssuer: cfg.CustomDomainIssuer,
+			MaxTokenBytes:      cfg.MaxCredentialBytes,
 			Client:             g.client,
 			Authorizer:         g.policies,
 			Logger:             cfg.Logger,
@@ -167,6 +169,26 @@ func (g *Guard) Require(resource, action string) func(http.Handler) http.Handler
 	return func(next http.Handler) http.Handler { return g.serve(next, rt) }
 }
 
+// RequireScopes admits M2M access tokens (Bearer only) whose scopes grant
+// every listed scope, with Stytch's rule: a scope is "action:resource",
+// split at the first colon, and a held resource "*" grants any resource.
+// A member session gets 403 forbidden, and so does a token lacking a scope;
+// the challenge names what is missing (error="insufficient_scope",
+// scope="read:documents"). When Config.OrganizationID names an organization
+// for the request, the token's Config.M2MOrganizationClaim must equal it
+// (else 403 tenancy_mismatch). M2M tokens are verified locally only: an
+// expired one is 401 with no call to Stytch.
+//
+// RequireScopes panics without a scope, or with an empty one: that is a
+// programming error of the route table.
+func (g *Guard) RequireScopes(scopes ...string) func(http.Handler) http.Handler {
+	if len(scopes) == 0 || slices.Contains(scopes, "") {
+		panic("middleware: RequireScopes needs non-empty scopes")
+	}
+	rt := &route{scopes: slices.Clone(scopes)}
+	return func(next http.Handler) http.Handler { return g.serve(next, rt) }
+}
+
 // RequireRecentAuth authenticates like Authenticate, then requires that the
 // session's most recent authentication factor is younger than maxAge (RFC
 // 9470 step-up): otherwise the answer is 401 with WWW-Authenticate: Bearer
@@ -203,6 +225,7 @@ type route struct {
 	resource, action string
 	recent           time.Duration // step-up: the latest factor's maximum age
 	factorTypes      []string      // step-up: the factor types that count
+	scopes           []string      // RequireScopes: machine clients only
 }
 
 // serve is the one handler behind every guard method.
@@ -217,7 +240,11 @@ func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 		start := g.start(r)
 		now := g.now()
 		p, r2, err := g.authenticate(w, r, now)
-		if err == nil && rt.resource != "" {
+		switch {
+		case err != nil:
+		case p.m2mClaims() != nil || rt.scopes != nil:
+			err = g.authorizeClient(r, p, rt)
+		case rt.resource != "":
 			err = g.authorize(w, r, p, rt.resource, rt.action, now)
 		}
 		if err == nil && rt.recent > 0 {
@@ -244,6 +271,41 @@ func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 			g.cfg.ErrorHandler(w, r, err)
 		}
 	})
+}
+
+// authorizeClient decides a route for an M2M principal, and refuses a
+// member session on a RequireScopes route.
+func (g *Guard) authorizeClient(r *http.Request, p *Principal, rt *route) error {
+	m := p.m2mClaims()
+	if m == nil {
+		e := newError(ErrPermissionDenied, "route is for machine clients", nil)
+		e.Scope = strings.Join(rt.scopes, " ")
+		return e
+	}
+	required := rt.scopes
+	switch {
+	case required != nil:
+	case !g.cfg.AcceptM2M:
+		return newError(ErrInvalidToken, "M2M access tokens are not accepted here", nil)
+	case rt.resource != "":
+		// Stytch's scope for the session check's (resource, action).
+		required = []string{rt.action + ":" + rt.resource}
+	}
+	if hook := g.cfg.OrganizationID; hook != nil && (rt.resource != "" || rt.scopes != nil) {
+		org := hook(r)
+		if org == "" && rt.resource != "" {
+			return newError(ErrTenancyMismatch, "route names no organization", nil)
+		}
+		if claim, _ := m.CustomClaims[g.cfg.M2MOrganizationClaim].(string); org != "" && claim != org {
+			return newError(ErrTenancyMismatch, "client is bound to another organization", nil)
+		}
+	}
+	if missing := missingScopes(m.Scopes, required); missing != nil {
+		e := newError(ErrPermissionDenied, "client lacks a required scope", nil)
+		e.Scope = strings.Join(missing, " ")
+		return e
+	}
+	return nil
 }
 
 // recentEnough is the step-up check of RequireRecentAuth.

@@ -59,10 +59,11 @@ var ErrNotReady = errors.New("middleware: not ready")
 // signing keys and the project's RBAC policy, or, for whichever is
 // missing, Stytch's Authenticate (which decides in their place) answered
 // its last call and its circuit breaker is closed. Otherwise the error,
-// matching ErrNotReady, says what is missing. It makes no network call;
-// ctx is for future use.
+// matching ErrNotReady, says what is missing. The policy is fetched on
+// first use; while it is not held, Ready fetches it (bounded by ctx), so a
+// readiness probe makes a fresh replica ready before any traffic.
 func (g *Guard) Ready(ctx context.Context) error {
-	h := g.health()
+	h := g.prefetched(ctx)
 	if h.Ready {
 		return nil
 	}
@@ -70,11 +71,12 @@ func (g *Guard) Ready(ctx context.Context) error {
 }
 
 // HealthHandler answers GET (and HEAD) with the Health as JSON: 200 when
-// ready, 503 otherwise. Mount it unguarded, e.g. mux.Handle("GET
+// ready, 503 otherwise. Like Ready, it fetches the policy when it is not
+// held. Mount it unguarded, e.g. mux.Handle("GET
 // /healthz", g.HealthHandler()).
 func (g *Guard) HealthHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := g.health()
+		h := g.prefetched(r.Context())
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		if !h.Ready {
@@ -87,6 +89,14 @@ func (g *Guard) HealthHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(h)
 	})
+}
+
+// prefetched is health after fetching the policy when it is not held.
+func (g *Guard) prefetched(ctx context.Context) Health {
+	if !g.policies.Status().Held {
+		_ = g.policies.Refresh(ctx) // the outcome shows in the status
+	}
+	return g.health()
 }
 
 func (g *Guard) health() Health {

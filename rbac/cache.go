@@ -560,8 +560,10 @@ func (c *Cache) refreshEntry(ctx context.Context, e *entry) error {
 	return nil
 }
 
-// Refresh fetches again, now, every policy the Cache holds (the project's and
-// those of the organizations not evicted), ignoring any retry delay, and
+// Refresh fetches, now, the project's policy (also when it was never
+// fetched, which makes a readiness probe useful before any traffic) and
+// again every organization policy the Cache holds, ignoring any retry
+// delay, and
 // waits for the fetches. It returns the failures joined (each wrapping
 // ErrPolicyUnavailable); a failed refresh keeps the previous policy in use
 // until it is older than MaxStaleness.
@@ -605,8 +607,8 @@ func (c *Cache) refreshRound(ctx context.Context, onlyUsed bool) error {
 			if st.policy != nil && st.err == nil && now.Sub(st.fetchedAt) < c.refreshInterval/2 {
 				continue // refreshed on demand moments ago
 			}
-		} else if st.policy == nil && st.err == nil {
-			continue // created but never fetched: nothing to refresh
+		} else if st.policy == nil && st.err == nil && e != c.project {
+			continue // an organization never used: nothing to refresh
 		}
 		todo = append(todo, e)
 	}

@@ -15,7 +15,7 @@ import (
 //
 //   - p.MaxTokenAge zero or negative, or an empty SessionJWT: remote, with
 //     p.Body as is (reference semantics: zero means "always ask the API"),
-//     except that a SessionJWT over 8 KiB or not of the JWS shape (three
+//     except that a SessionJWT over Config.MaxTokenBytes or not of the JWS shape (three
 //     base64url segments) is refused locally first.
 //   - A valid token with a Body that changes the session
 //     (SessionDurationMinutes or SessionCustomClaims set): remote, since
@@ -49,8 +49,8 @@ func (v *Verifier) AuthenticateJWT(ctx context.Context, p *client.AuthenticateJW
 	if p.MaxTokenAge <= 0 {
 		// Always remote, but nothing malformed or oversized is sent to
 		// Stytch (the local path checks the same before decoding).
-		if len(body.SessionJWT) > MaxTokenLength {
-			return nil, tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
+		if len(body.SessionJWT) > v.maxTokenBytes {
+			return nil, tokenErr(ErrTokenTooLarge, "longer than the configured maximum")
 		}
 		if err := checkShape(body.SessionJWT); err != nil {
 			return nil, err

@@ -1,14 +1,8 @@
 package verifier
 
 import (
-	"encoding/json"
-	"math"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/stytchguard/stytchguard/client"
 )
@@ -24,269 +18,38 @@ const (
 	stytchClaimPrefix = "https://stytch.com/"
 )
 
-// maxOtherStytchClaims bounds the https://stytch.com/ claims besides the
-// session and organization ones, which keeps their duplicate check cheap.
-const maxOtherStytchClaims = 16
-
-// maxNumericDate bounds exp, iat and nbf (year 5138): anything larger is not
-// a time a Stytch token can carry, and would overflow time arithmetic.
-const maxNumericDate = 1e11
-
-// Bits of tokenClaims.seen, one per claim this package reads.
-const (
-	seenIss = 1 << iota
-	seenSub
-	seenAud
-	seenExp
-	seenIat
-	seenNbf
-	seenJti
-	seenSession
-	seenOrg
-)
-
-// tokenClaims is what the payload decodes into, in one pass: the typed claims
-// plus the custom claims (every other top-level member). verify calls
-// UnmarshalJSON on it after json.Valid accepted the payload; it is never
-// decoded twice.
-type tokenClaims struct {
-	client.Claims
-	custom      map[string]any
-	seen        uint16
-	otherStytch []string           // other https://stytch.com/* names, for duplicate detection
-	dates       [3]jwt.NumericDate // storage for ExpiresAt, IssuedAt, NotBefore
-}
-
-// UnmarshalJSON walks the payload's members once. Registered names and the
-// Stytch claims go to their typed fields, https://stytch.com/* names are
-// dropped, everything else becomes a custom claim. A duplicated name, a
-// non-numeric time claim, a non-positive or absurd time, and a mistyped
-// registered claim are errors.
-func (c *tokenClaims) UnmarshalJSON(data []byte) error {
-	end, err := objectAt(data, c.member)
-	if err != nil {
-		return err
-	}
-	return trailing(data, end)
-}
-
-func (c *tokenClaims) mark(bit uint16) error {
-	if c.seen&bit != 0 {
-		return tokenErr(ErrClaims, "duplicated claim")
-	}
-	c.seen |= bit
-	return nil
-}
-
-// member decodes one top-level member whose value starts rest, and returns
-// the value's length.
-func (c *tokenClaims) member(name, rest []byte) (int, error) {
-	var err error
-	switch string(name) {
-	case SessionClaimName:
-		if err = c.mark(seenSession); err != nil {
-			return 0, err
-		}
-		n, err := decodeSession(rest, &c.Session)
-		return n, claimErr(err)
-	case OrganizationClaimName:
-		if err = c.mark(seenOrg); err != nil {
-			return 0, err
-		}
-		n, err := decodeOrg(rest, &c.Organization)
-		return n, claimErr(err)
-	}
-	n, err := skip(rest)
-	if err != nil {
-		return 0, err
-	}
-	raw := rest[:n]
-	switch string(name) {
-	case "iss":
-		if err = c.mark(seenIss); err == nil {
-			c.Issuer, err = jsonString(raw)
-		}
-	case "sub":
-		if err = c.mark(seenSub); err == nil {
-			c.Subject, err = jsonString(raw)
-		}
-	case "jti":
-		if err = c.mark(seenJti); err == nil {
-			c.ID, err = jsonString(raw)
-		}
-	case "aud":
-		if err = c.mark(seenAud); err == nil {
-			err = decodeAudience(raw, &c.Audience)
-		}
-	case "exp":
-		if err = c.mark(seenExp); err == nil {
-			c.ExpiresAt, err = numericDate(raw, &c.dates[0])
-		}
-	case "iat":
-		if err = c.mark(seenIat); err == nil {
-			c.IssuedAt, err = numericDate(raw, &c.dates[1])
-		}
-	case "nbf":
-		if err = c.mark(seenNbf); err == nil {
-			c.NotBefore, err = numericDate(raw, &c.dates[2])
-		}
-	default:
-		key := string(name)
-		if strings.HasPrefix(key, stytchClaimPrefix) {
-			if slices.Contains(c.otherStytch, key) {
-				return 0, tokenErr(ErrClaims, "duplicated claim")
-			}
-			if len(c.otherStytch) == maxOtherStytchClaims {
-				return 0, tokenErr(ErrClaims, "too many https://stytch.com/ claims")
-			}
-			c.otherStytch = append(c.otherStytch, key)
-			return n, nil
-		}
-		if c.custom == nil {
-			c.custom = make(map[string]any)
-		} else if _, dup := c.custom[key]; dup {
-			return 0, tokenErr(ErrClaims, "duplicated claim")
-		}
-		var v any
-		if v, err = decodeAny(raw); err == nil {
-			c.custom[key] = v
-		}
-	}
-	return n, claimErr(err)
-}
-
-// claimErr turns a decoding error into ErrClaims, keeping TokenErrors.
-func claimErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := err.(*TokenError); ok {
-		return err
-	}
-	// The decoder's message can quote payload text: keep only the reason.
-	return tokenErr(ErrClaims, "mistyped claim")
-}
-
-// decodeAudience accepts a string or an array of strings, like
-// jwt.ClaimStrings, but rejects null and other types.
-func decodeAudience(raw []byte, aud *jwt.ClaimStrings) error {
-	switch raw[0] {
-	case '"':
-		s, err := jsonString(raw)
-		if err != nil {
-			return err
-		}
-		*aud = jwt.ClaimStrings{s}
-		return nil
-	case '[':
-		var list []string
-		if _, err := decodeStrings(raw, &list); err != nil {
-			return err
-		}
-		*aud = list
-		return nil
-	}
-	return tokenErr(ErrClaims, "aud is neither a string nor an array of strings")
-}
-
-// numericDate decodes a JSON number of seconds since the epoch. Strings,
-// null, booleans, zero, negative and absurdly large values are rejected.
-func numericDate(raw []byte, dst *jwt.NumericDate) (*jwt.NumericDate, error) {
-	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
-		return nil, tokenErr(ErrClaims, "time claim is not a JSON number")
-	}
-	var sec, nsec int64
-	if n, ok := smallInt(raw); ok {
-		sec = n
-	} else {
-		f, err := strconv.ParseFloat(string(raw), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, tokenErr(ErrClaims, "time claim is not a number")
-		}
-		if f <= 0 || f > maxNumericDate {
-			return nil, tokenErr(ErrClaims, "time claim out of range")
-		}
-		whole, frac := math.Modf(f)
-		sec, nsec = int64(whole), int64(math.Round(frac*1e9))
-	}
-	if sec <= 0 || sec > maxNumericDate {
-		return nil, tokenErr(ErrClaims, "time claim out of range")
-	}
-	dst.Time = time.Unix(sec, nsec)
-	return dst, nil
-}
-
-// decodeAny decodes a custom claim value as encoding/json does into an
-// interface (numbers become float64), without reflection for scalars.
-func decodeAny(raw []byte) (any, error) {
-	switch raw[0] {
-	case '"':
-		return jsonString(raw)
-	case 't', 'f', 'n':
-		switch string(raw) {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		case "null":
-			return nil, nil
-		}
-	case '{', '[':
-		var v any
-		err := json.Unmarshal(raw, &v)
-		return v, err
-	default:
-		if f, err := strconv.ParseFloat(string(raw), 64); err == nil {
-			return f, nil
-		}
-	}
-	var v any // anything else: encoding/json reports it
-	err := json.Unmarshal(raw, &v)
-	return v, err
-}
-
-// smallInt parses a plain run of at most 15 decimal digits.
-func smallInt(raw []byte) (int64, bool) {
-	if len(raw) == 0 || len(raw) > 15 {
-		return 0, false
-	}
-	var n int64
-	for _, b := range raw {
-		if b < '0' || b > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(b-'0')
-	}
-	return n, true
-}
-
 // validateStatic applies the rules that do not depend on the time or the
 // key: issuer, audience, required claims and lifetime. It runs before the
 // key lookup too, so that a token failing them is refused as such even
 // while no signing keys are available (and is never sent to Stytch).
-func (v *Verifier) validateStatic(c *tokenClaims) error {
-	if c.Issuer != v.issuer && (v.customIssuer == "" || c.Issuer != v.customIssuer) {
+func (v *Verifier) validateStatic(p *payload) error {
+	if p.Issuer != v.issuer && (v.customIssuer == "" || p.Issuer != v.customIssuer) {
 		return tokenErr(ErrIssuer, "iss is not the project's issuer")
 	}
-	if !slices.Contains(c.Audience, v.projectID) {
+	if !slices.Contains(p.Audience, v.projectID) {
 		return tokenErr(ErrAudience, "aud does not contain the project id")
 	}
-	if c.Subject == "" {
+	if p.Subject == "" {
 		return tokenErr(ErrClaims, "sub missing")
 	}
-	if c.seen&seenSession == 0 || c.Session.ID == "" {
+	if p.Session == nil || p.Session.ID == "" {
 		return tokenErr(ErrClaims, "session claim missing")
 	}
-	if c.seen&seenOrg == 0 || c.Organization.ID == "" {
+	if p.Organization == nil || p.Organization.ID == "" {
 		return tokenErr(ErrClaims, "organization claim missing")
 	}
-	if c.ExpiresAt == nil {
+	if jti, ok := p.Others["jti"]; ok && jti != nil {
+		if _, ok := jti.(string); !ok {
+			return tokenErr(ErrClaims, "jti is not a string")
+		}
+	}
+	if !p.ExpiresAt.set {
 		return tokenErr(ErrClaims, "exp missing")
 	}
-	if c.IssuedAt == nil {
+	if !p.IssuedAt.set {
 		return tokenErr(ErrClaims, "iat missing")
 	}
-	exp, iat := c.ExpiresAt.Time, c.IssuedAt.Time
+	exp, iat := p.ExpiresAt.t, p.IssuedAt.t
 	if exp.Before(iat) {
 		return tokenErr(ErrClaims, "exp before iat")
 	}
@@ -298,26 +61,28 @@ func (v *Verifier) validateStatic(c *tokenClaims) error {
 
 // validateTime applies the time rules to a token that passed
 // validateStatic.
-func (v *Verifier) validateTime(c *tokenClaims, now time.Time) error {
-	iat, exp := c.IssuedAt.Time, c.ExpiresAt.Time
+func (v *Verifier) validateTime(p *payload, now time.Time) error {
 	horizon := now.Add(v.leeway)
-	if iat.After(horizon) {
+	if p.IssuedAt.t.After(horizon) {
 		return tokenErr(ErrNotYetValid, "iat in the future")
 	}
-	if c.NotBefore != nil && c.NotBefore.After(horizon) {
+	if p.NotBefore.set && p.NotBefore.t.After(horizon) {
 		return tokenErr(ErrNotYetValid, "nbf in the future")
 	}
-	if !now.Before(exp.Add(v.leeway)) {
+	if !now.Before(p.ExpiresAt.t.Add(v.leeway)) {
 		return tokenErr(ErrExpired, "exp passed")
 	}
 	return nil
 }
 
-// memberSession maps verified claims to a MemberSession as the reference
-// does: session id, sub, the session timestamps (RFC 3339, converted to UTC;
-// expires_at falls back to exp), factors, roles, organization and custom
-// claims (never nil). Malformed timestamps are ErrClaims.
-func memberSession(c *tokenClaims, ms *client.MemberSession, times *[3]time.Time) error {
+// memberSession maps the verified claims of a session token to e's Claims
+// and MemberSession as the reference does: session id, sub, the session
+// timestamps (RFC 3339, converted to UTC; expires_at falls back to exp),
+// factors, roles, organization and custom claims (never nil). Malformed
+// timestamps are ErrClaims. It consumes p.
+func memberSession(p *payload, e *cacheEntry) error {
+	c, times := &e.res.claims, &e.times
+	custom := p.sessionClaims(c, &e.dates)
 	var err error
 	if times[0], err = time.Parse(time.RFC3339, c.Session.StartedAt); err != nil {
 		return tokenErr(ErrClaims, "session started_at is not RFC 3339")
@@ -335,11 +100,7 @@ func memberSession(c *tokenClaims, ms *client.MemberSession, times *[3]time.Time
 	for i := range times {
 		times[i] = times[i].UTC()
 	}
-	custom := c.custom
-	if custom == nil {
-		custom = map[string]any{}
-	}
-	*ms = client.MemberSession{
+	e.res.session = client.MemberSession{
 		MemberSessionID:       c.Session.ID,
 		MemberID:              c.Subject,
 		StartedAt:             &times[0],

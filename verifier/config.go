@@ -29,12 +29,12 @@ const (
 	DefaultJWKSRetryMax = time.Minute
 	// DefaultCacheSize is the number of verified tokens kept.
 	DefaultCacheSize = 10000
+	// DefaultMaxTokenBytes is the size cap of a token when
+	// Config.MaxTokenBytes is zero.
+	DefaultMaxTokenBytes = 8 << 10
 
 	// MaxLeeway is the largest Config.Leeway New accepts.
 	MaxLeeway = 5 * time.Minute
-	// MaxTokenLength is the size cap of a session JWT, checked before any
-	// decoding.
-	MaxTokenLength = 8 << 10
 	// MaxJWKSBodySize caps the JWKS response body.
 	MaxJWKSBodySize = 1 << 20
 	// MaxTokenLifetime is the largest exp - iat accepted (plus leeway):
@@ -118,6 +118,14 @@ type Config struct {
 	// the background; Verify returns ErrKeysUnavailable meanwhile.
 	RequireJWKS bool
 
+	// MaxTokenBytes caps the length of a token, in bytes, checked before
+	// any decoding: a longer one is ErrTokenTooLarge. Zero selects
+	// DefaultMaxTokenBytes (8 KiB); a negative value is a validation error.
+	// A caller that caps credentials itself (the middleware's
+	// MaxCredentialBytes) passes the same value, so that one limit holds
+	// along a request's path.
+	MaxTokenBytes int
+
 	// CacheSize is the number of verified tokens kept in memory. Zero
 	// selects 10000; a negative value disables the cache.
 	CacheSize int
@@ -127,8 +135,9 @@ type Config struct {
 	// Authenticate.
 	Authorizer Authorizer
 
-	// Logger receives JWKS fetch outcomes. Nil discards. Tokens are never
-	// logged.
+	// Logger receives JWKS fetch outcomes and one Warn record per key id
+	// skipped by the key rules. Nil discards. Tokens and key material are
+	// never logged.
 	Logger *slog.Logger
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -32,6 +33,8 @@ func TestNewValidation(t *testing.T) {
 		{"timeout_negative", Config{ProjectID: "project-test-a", JWKSFetchTimeout: -1}},
 		{"staleness_negative", Config{ProjectID: "project-test-a", JWKSMaxStaleness: -1}},
 		{"window_negative", Config{ProjectID: "project-test-a", UnknownKIDWindow: -1}},
+		// A negative size cap means nothing sensible.
+		{"max_token_bytes_negative", Config{ProjectID: "project-test-a", MaxTokenBytes: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := New(context.Background(), tc.cfg)
@@ -158,6 +161,46 @@ func TestNoLeeway(t *testing.T) {
 				if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 					t.Errorf("%s token: Verify = %v, want %v", name, err, tc.want)
 				}
+			}
+		})
+	}
+}
+
+// TestMaxTokenBytes: the size cap is the configured one, on Verify and on
+// AuthenticateJWT's always-remote path alike, and its error names no size.
+func TestMaxTokenBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cap     int
+		padding int // bytes of custom claim added to a valid token
+		tooBig  bool
+	}{
+		// The default cap takes an ordinary token.
+		{"default_ordinary", 0, 0, false},
+		// The default cap refuses a 10 KiB token.
+		{"default_10KiB", 0, 10 << 10, true},
+		// A larger configured cap (a middleware's MaxCredentialBytes) takes it.
+		{"larger_cap_10KiB", 16 << 10, 10 << 10, false},
+		// A smaller configured cap refuses even an ordinary token.
+		{"smaller_cap_ordinary", 256, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.MaxTokenBytes = tc.cap })
+			c := e.claims(iat0)
+			if tc.padding > 0 {
+				c["pad"] = strings.Repeat("x", tc.padding)
+			}
+			tok := e.sign(t, c, nil)
+			_, _, err := e.v.Verify(context.Background(), tok)
+			if got := errors.Is(err, ErrTokenTooLarge); got != tc.tooBig || (!tc.tooBig && err != nil) {
+				t.Fatalf("Verify = %v, want too large: %v", err, tc.tooBig)
+			}
+			_, err = e.v.AuthenticateJWT(context.Background(), &client.AuthenticateJWTParams{Body: &client.AuthenticateParams{SessionJWT: tok}})
+			if got := errors.Is(err, ErrTokenTooLarge); got != tc.tooBig {
+				t.Fatalf("AuthenticateJWT = %v, want too large: %v", err, tc.tooBig)
+			}
+			if err != nil && strings.Contains(err.Error(), "KiB") {
+				t.Fatalf("error text names a size: %v", err)
 			}
 		})
 	}

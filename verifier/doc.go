@@ -8,12 +8,19 @@
 // the shared, rate-limited JWKS refetch described below) and returns the
 // [client.MemberSession] and [client.Claims]. The rules:
 //
-//   - at most [MaxTokenLength] bytes, checked before decoding; three
+//   - at most Config.MaxTokenBytes bytes (default [DefaultMaxTokenBytes]),
+//     checked before decoding; three
 //     non-empty segments of the base64url alphabet, strictly decoded (no
 //     padding, no non-canonical encodings, no line breaks);
+//   - header and payload each decoded once, by
+//     github.com/go-json-experiment/json (the upstream of Go's
+//     encoding/json/v2) with its defaults: a member name repeated in any
+//     object, invalid UTF-8 and lone surrogate escapes are refused, names
+//     match exactly, and a value of the wrong type for its claim is an
+//     error;
 //   - alg exactly RS256; no crit, b64, jku, jwk, x5u, x5c or zip header; no
 //     duplicated header name; kid a non-empty string naming a key of the
-//     JWKS;
+//     JWKS; the signature checked by golang-jwt's RS256;
 //   - iss exactly "stytch.com/<project id>" or Config.CustomDomainIssuer,
 //     read once from the one decode of the payload; aud contains the
 //     project id; sub, the session claim (with an id) and the organization
@@ -30,10 +37,12 @@
 // # Keys
 //
 // The JWKS is fetched from <base URL>/v1/b2b/sessions/jwks/<project id>
-// without credentials. Only RSA keys of 2048 bits or more, with use "sig"
-// or unset and alg "RS256" or unset, are kept; they live in an immutable
-// snapshot swapped atomically, so the key lookup takes no lock (the
-// verified-token cache takes a shard's read lock). A background
+// without credentials. Only RSA keys of 2048 to 8192 bits with public
+// exponent exactly 65537, with use "sig" or unset and alg "RS256" or unset,
+// are kept; any other RSA signing key is skipped, never used, and logged
+// once per key id at Warn over the Verifier's life (the record names the
+// kid and the rule, never key material). Kept keys live in an immutable
+// snapshot swapped atomically, so the key lookup takes no lock. A background
 // loop refreshes the set every Config.JWKSRefreshInterval (with jitter), and
 // after a failure retries with backoff from 1 s to 60 s. Each fetch has a
 // timeout and a 1 MiB body cap; a bad answer keeps the last good set, which
@@ -64,9 +73,11 @@
 //
 // # Cache
 //
-// Verified tokens are kept in a bounded in-memory cache keyed by the whole
-// token string, and served until min(exp, iat + max age) as long as their
-// key is still published and fresh. Callers receive shallow copies: the
+// Verified tokens are kept in a github.com/maypok86/otter/v2 cache of
+// Config.CacheSize entries, looked up by the whole token string (a keyed
+// hash of its last 64 bytes, then an exact comparison), and served until
+// min(exp, iat + max age) as long as their key is still published and
+// fresh. Callers receive shallow copies: the
 // structs are theirs, the slices, maps and time pointers inside are shared
 // and must not be modified.
 package verifier

@@ -25,18 +25,22 @@ func newCategory(msg string, parents ...error) error {
 // Category sentinels. Callers branch on them with errors.Is to choose a
 // response: every token problem is an ErrInvalidToken (401), and
 // ErrKeysUnavailable means the verifier could not decide locally (ask Stytch
-// or answer 503).
+// or answer 503). The categories themselves are the client package's:
+// ErrInvalidToken is a kind of client.ErrSessionInvalid and
+// ErrKeysUnavailable a kind of client.ErrUnavailable, so one errors.Is on
+// the client's vocabulary sorts local and remote failures alike.
 var (
 	// ErrInvalidToken is the category of every error that says the token
 	// itself is not acceptable locally. ErrExpired and ErrTooOld are in this
-	// category too; CanRefreshRemotely tells them apart from forgeries.
-	ErrInvalidToken = newCategory("verifier: invalid session JWT")
+	// category too; CanRefreshRemotely tells them apart from forgeries. It
+	// matches client.ErrSessionInvalid.
+	ErrInvalidToken = newCategory("verifier: invalid session JWT", client.ErrSessionInvalid)
 
 	// ErrKeysUnavailable reports that no usable signing keys are held: the
 	// JWKS has not been fetched successfully yet, or the last good set is
 	// older than the maximum staleness. The token may be valid; only the
-	// remote Authenticate can tell.
-	ErrKeysUnavailable = newCategory("verifier: signing keys unavailable")
+	// remote Authenticate can tell. It matches client.ErrUnavailable.
+	ErrKeysUnavailable = newCategory("verifier: signing keys unavailable", client.ErrUnavailable)
 )
 
 // Specific reasons. Each is also an ErrInvalidToken.
@@ -55,9 +59,9 @@ var (
 	// segments of JSON objects.
 	ErrMalformed = newCategory("verifier: malformed session JWT", ErrInvalidToken)
 
-	// ErrTokenTooLarge reports a token longer than the 8 KiB cap; it is
-	// rejected before any decoding.
-	ErrTokenTooLarge = newCategory("verifier: session JWT too large", ErrInvalidToken)
+	// ErrTokenTooLarge reports a token longer than Config.MaxTokenBytes; it
+	// is rejected before any decoding.
+	ErrTokenTooLarge = newCategory("verifier: token too large", ErrInvalidToken)
 
 	// ErrBadSignature reports a signature that does not verify with the key
 	// named by kid.

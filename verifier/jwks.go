@@ -99,7 +99,9 @@ func (v *Verifier) fetchJWKS(parent context.Context) error {
 	v.status.LastAttempt = v.now()
 	v.statusMu.Unlock()
 
-	keys, skipped, err := v.download(parent)
+	ks, err := v.download(parent)
+	v.warnWeakKeys(ks.weak)
+	keys, skipped := ks.keys, ks.skipped
 	if err == nil {
 		old := v.keys.Load()
 		kids := make([]string, 0, len(keys))
@@ -137,7 +139,7 @@ func (v *Verifier) fetchJWKS(parent context.Context) error {
 	return err
 }
 
-func (v *Verifier) download(parent context.Context) (map[string]*rsa.PublicKey, int, error) {
+func (v *Verifier) download(parent context.Context) (keySet, error) {
 	ctx, cancel := context.WithTimeout(parent, v.fetchTimeout)
 	defer cancel()
 	// Stop the fetch when the Verifier closes, whatever the parent.
@@ -146,26 +148,47 @@ func (v *Verifier) download(parent context.Context) (map[string]*rsa.PublicKey, 
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.jwksURL, nil)
 	if err != nil {
-		return nil, 0, fmt.Errorf("verifier: JWKS request: %w", err)
+		return keySet{}, fmt.Errorf("verifier: JWKS request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := v.jwksClient.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("verifier: JWKS fetch: %w", err)
+		return keySet{}, fmt.Errorf("verifier: JWKS fetch: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return nil, 0, fmt.Errorf("verifier: JWKS fetch: unexpected HTTP status %d", resp.StatusCode)
+		return keySet{}, fmt.Errorf("verifier: JWKS fetch: unexpected HTTP status %d", resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxJWKSBodySize+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("verifier: JWKS read: %w", err)
+		return keySet{}, fmt.Errorf("verifier: JWKS read: %w", err)
 	}
 	if len(body) > MaxJWKSBodySize {
-		return nil, 0, fmt.Errorf("verifier: JWKS body larger than %d bytes", MaxJWKSBodySize)
+		return keySet{}, fmt.Errorf("verifier: JWKS body larger than %d bytes", MaxJWKSBodySize)
 	}
 	return parseJWKS(body)
+}
+
+// maxWarnedKIDs bounds the key ids whose weakness has been logged.
+const maxWarnedKIDs = 1024
+
+// warnWeakKeys logs one Warn record per weak key id over the Verifier's
+// life (the record names the kid and the rule, never key material).
+func (v *Verifier) warnWeakKeys(weak []weakKey) {
+	for _, w := range weak {
+		v.statusMu.Lock()
+		_, done := v.warned[w.kid]
+		if !done && len(v.warned) < maxWarnedKIDs {
+			v.warned[w.kid] = struct{}{}
+		} else {
+			done = true
+		}
+		v.statusMu.Unlock()
+		if !done {
+			v.log.Warn("verifier: JWKS key skipped: "+w.reason, "kid", w.kid)
+		}
+	}
 }
 
 // sharedFetch joins the JWKS fetch in flight or starts one. limited fetches

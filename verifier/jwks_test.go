@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"slices"
@@ -16,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard/internal/attacks"
+	"github.com/stytchguard/stytchguard/internal/testkit"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -369,10 +372,13 @@ func TestJWKSBadResponsesKeepLastGoodKeys(t *testing.T) {
 	}
 }
 
-// TestJWKSKeySelection: only RSA >= 2048-bit signature keys for RS256 are
-// used; others in the same set are skipped, and duplicated kids dropped.
+// TestJWKSKeySelection: only RSA signature keys for RS256 of at least 2048
+// bits with public exponent 65537 are used; others in the same set are
+// skipped, and duplicated kids dropped. Every weak key signs a token that
+// it would verify.
 func TestJWKSKeySelection(t *testing.T) {
 	key, other, weak := keys(t)
+	w := attacks.Weak()
 	primary := jwkJSON(&key.PublicKey, "jwk-test-primary", "sig", "RS256")
 	cases := []struct {
 		name   string
@@ -387,8 +393,16 @@ func TestJWKSKeySelection(t *testing.T) {
 		{"use_enc", []string{primary, jwkJSON(&other.PublicKey, "jwk-test-enc", "enc", "")}, "jwk-test-enc", other, ErrUnknownKey},
 		// A key pinned to another algorithm.
 		{"alg_rs512", []string{primary, jwkJSON(&other.PublicKey, "jwk-test-rs512", "sig", "RS512")}, "jwk-test-rs512", other, ErrUnknownKey},
-		// A 1024-bit key.
+		// A 1024-bit key: forgeable with public factoring effort.
 		{"rsa_1024", []string{primary, jwkJSON(&weak.PublicKey, "jwk-test-weak", "sig", "RS256")}, "jwk-test-weak", weak, ErrUnknownKey},
+		// One bit short of 2048.
+		{"rsa_2047", []string{primary, jwkJSON(&w.Bits2047.PublicKey, "jwk-test-2047", "sig", "RS256")}, "jwk-test-2047", w.Bits2047, ErrUnknownKey},
+		// Exponent 3: Bleichenbacher's signature forgery against lax padding checks.
+		{"exponent_3", []string{primary, jwkJSON(&w.Exponent3.PublicKey, "jwk-test-e3", "sig", "RS256")}, "jwk-test-e3", w.Exponent3, ErrUnknownKey},
+		// Exponent 65539: odd and large, but not the one Stytch uses.
+		{"exponent_65539", []string{primary, jwkJSON(&w.Exponent65539.PublicKey, "jwk-test-e65539", "sig", "RS256")}, "jwk-test-e65539", w.Exponent65539, ErrUnknownKey},
+		// 2048 bits and exponent 65537: the one accepted shape.
+		{"rsa_2048_e65537_ok", []string{primary, jwkJSON(&other.PublicKey, "jwk-test-2048", "sig", "RS256")}, "jwk-test-2048", other, nil},
 		// Two keys under one kid: ambiguous, both dropped.
 		{"duplicate_kid", []string{primary, jwkJSON(&other.PublicKey, "jwk-test-dup", "sig", "RS256"), jwkJSON(&weak.PublicKey, "jwk-test-dup", "sig", "RS256")}, "jwk-test-dup", other, ErrUnknownKey},
 		// A private key published by mistake is not used.
@@ -407,6 +421,43 @@ func TestJWKSKeySelection(t *testing.T) {
 				t.Fatalf("Verify = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestJWKSWeakKeyWarnedOnce: each weak key id is logged once, at Warn,
+// over the Verifier's life however often the set is fetched again, and the
+// record holds no key material.
+func TestJWKSWeakKeyWarnedOnce(t *testing.T) {
+	var logs testkit.SyncBuffer
+	e := newEnv(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	key, _, _ := keys(t)
+	w := attacks.Weak()
+	e.srv.SetJWKSBody(jwksBody(
+		jwkJSON(&key.PublicKey, "jwk-test-primary", "sig", "RS256"),
+		jwkJSON(&w.Exponent3.PublicKey, "jwk-test-e3", "sig", "RS256"),
+		jwkJSON(&w.Bits2047.PublicKey, "jwk-test-2047", "", ""),
+	))
+	for range 3 {
+		if err := e.v.sharedFetch(context.Background(), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := logs.String()
+	for _, kid := range []string{"jwk-test-e3", "jwk-test-2047"} {
+		if n := strings.Count(out, "kid="+kid+"\n"); n != 1 {
+			t.Errorf("%d records for %s, want 1:\n%s", n, kid, out)
+		}
+	}
+	if n := strings.Count(out, "level=WARN msg=\"verifier: JWKS key skipped"); n != 2 {
+		t.Errorf("%d weak-key warnings, want 2:\n%s", n, out)
+	}
+	for _, material := range []*big.Int{w.Exponent3.N, w.Bits2047.N} {
+		if strings.Contains(out, base64.RawURLEncoding.EncodeToString(material.Bytes())[:32]) || strings.Contains(out, material.String()[:32]) {
+			t.Fatal("a log record holds key material")
+		}
+	}
+	if st := e.v.Status(); st.SkippedKeys != 2 || len(st.KeyIDs) != 1 {
+		t.Fatalf("Status = %+v, want the primary key only and 2 skipped", st)
 	}
 }
 

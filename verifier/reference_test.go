@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -9,18 +10,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 // referenceVerify is the verification pipeline built on golang-jwt's own
 // parser (ParseWithClaims with RS256 only, strict base64url, claim checks
 // left to this package), kept as an oracle: verify splits and decodes the
-// token itself, and must decide every token the same way.
+// token itself, and must decide every token the same way. The oracle reads
+// the header's syntax with jsontext first (a duplicated name, at any depth,
+// is a forbidden header; invalid UTF-8 is malformed, where golang-jwt's
+// encoding/json would replace it), and decodes the payload with
+// decodePayload, as golang-jwt hands it a Claims whose UnmarshalJSON calls
+// it.
 func (v *Verifier) referenceVerify(ctx context.Context, tok string, now time.Time) error {
 	if err := checkCharset(tok); err != nil {
+		return err
+	}
+	if err := referenceHeaderSyntax(tok); err != nil {
 		return err
 	}
 	parser := jwt.NewParser(
@@ -28,13 +37,16 @@ func (v *Verifier) referenceVerify(ctx context.Context, tok string, now time.Tim
 		jwt.WithStrictDecoding(),
 		jwt.WithoutClaimsValidation(),
 	)
-	tc := new(tokenClaims)
-	token, err := parser.ParseWithClaims(tok, tc, func(t *jwt.Token) (any, error) {
-		id, err := referenceHeader(tok[:strings.IndexByte(tok, '.')], t.Header)
+	rc := new(refClaims)
+	token, err := parser.ParseWithClaims(tok, rc, func(t *jwt.Token) (any, error) {
+		id, err := referenceHeader(t.Header)
 		if err != nil {
 			return nil, err
 		}
-		if err := v.validateStatic(tc); err != nil {
+		if rc.p == nil { // a null payload: golang-jwt never called UnmarshalJSON
+			rc.p = new(payload)
+		}
+		if err := v.validateStatic(rc.p); err != nil {
 			return nil, err
 		}
 		return v.lookupKey(ctx, id, now)
@@ -56,42 +68,54 @@ func (v *Verifier) referenceVerify(ctx context.Context, tok string, now time.Tim
 		}
 		return tokenErr(ErrMalformed, "")
 	}
-	if err := v.validateTime(tc, now); err != nil {
+	if err := v.validateTime(rc.p, now); err != nil {
 		return err
 	}
-	var ms client.MemberSession
-	var times [3]time.Time
-	return memberSession(tc, &ms, &times)
+	return memberSession(rc.p, new(cacheEntry))
 }
 
-// referenceHeader re-reads the raw header (golang-jwt's map keeps the last of
-// duplicated names) for the header rules, and takes the kid from the map.
-func referenceHeader(segment string, header map[string]any) (string, error) {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(segment)
-	if err != nil {
-		return "", tokenErr(ErrMalformed, "")
+// refClaims is the Claims golang-jwt decodes the payload into.
+type refClaims struct {
+	jwt.RegisteredClaims // the interface's methods; unused without claims validation
+	p                    *payload
+}
+
+func (c *refClaims) UnmarshalJSON(data []byte) error {
+	p, err := decodePayload(data)
+	c.p = p
+	return err
+}
+
+// referenceHeaderSyntax reads the first JSON value of a three-segment
+// token's header with jsontext.
+func referenceHeaderSyntax(tok string) error {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return nil // golang-jwt refuses it
 	}
-	var names []string
-	err = walkObject(raw, func(name, _ []byte) error {
-		switch {
-		case slices.Contains(forbiddenHeaders[:], string(name)):
-			return tokenErr(ErrForbiddenHeader, "")
-		case len(names) == maxHeaderParams:
-			return tokenErr(ErrForbiddenHeader, "")
-		}
-		for _, n := range names {
-			if n == string(name) {
-				return tokenErr(ErrForbiddenHeader, "")
-			}
-		}
-		names = append(names, string(name))
-		return nil
-	})
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(parts[0])
 	if err != nil {
-		if te, ok := err.(*TokenError); ok {
-			return "", te
+		return nil // golang-jwt refuses it
+	}
+	_, err = jsontext.NewDecoder(bytes.NewReader(raw)).ReadValue()
+	switch {
+	case errors.Is(err, jsontext.ErrDuplicateName):
+		return tokenErr(ErrForbiddenHeader, "")
+	case err != nil:
+		return tokenErr(ErrMalformed, "")
+	}
+	return nil
+}
+
+// referenceHeader applies the header rules to golang-jwt's header map.
+func referenceHeader(header map[string]any) (string, error) {
+	for name := range header {
+		if slices.Contains(forbiddenHeaders[:], name) {
+			return "", tokenErr(ErrForbiddenHeader, "")
 		}
-		return "", tokenErr(ErrMalformed, "")
+	}
+	if len(header) > maxHeaderParams {
+		return "", tokenErr(ErrForbiddenHeader, "")
 	}
 	kid, ok := header["kid"].(string)
 	if !ok || kid == "" {
@@ -165,7 +189,7 @@ func FuzzVerifyMatchesReference(f *testing.F) {
 	}
 	f.Add(tok)
 	f.Fuzz(func(t *testing.T, tok string) {
-		if len(tok) > MaxTokenLength {
+		if len(tok) > DefaultMaxTokenBytes {
 			return
 		}
 		sameDecision(t, e, tok)
@@ -192,7 +216,7 @@ func FuzzSignedJSONMatchesReference(f *testing.F) {
 	f.Add(`{"alg":"RS256","kid":"jwk-test-primary"}`, `{"sub":1e999}`)
 	key, _, _ := keys(f)
 	f.Fuzz(func(t *testing.T, header, payload string) {
-		if len(header)+len(payload) > MaxTokenLength/2 {
+		if len(header)+len(payload) > DefaultMaxTokenBytes/2 {
 			return
 		}
 		sameDecision(t, e, signRaw(t, key, header, payload))

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,18 +25,19 @@ import (
 // Verifier verifies Stytch B2B session JWTs locally against a cached JWKS.
 // It is safe for concurrent use. Close stops its background refresh.
 type Verifier struct {
-	projectID    string
-	issuer       string
-	customIssuer string
-	jwksURL      string
-	httpClient   *http.Client
-	jwksClient   *http.Client // httpClient without redirects
-	ownTransport *http.Transport
-	leeway       time.Duration
-	now          func() time.Time
-	remote       *client.Client
-	authorizer   Authorizer
-	log          *slog.Logger
+	projectID     string
+	issuer        string
+	customIssuer  string
+	jwksURL       string
+	httpClient    *http.Client
+	jwksClient    *http.Client // httpClient without redirects
+	ownTransport  *http.Transport
+	leeway        time.Duration
+	maxTokenBytes int
+	now           func() time.Time
+	remote        *client.Client
+	authorizer    Authorizer
+	log           *slog.Logger
 
 	refreshInterval time.Duration
 	fetchTimeout    time.Duration
@@ -52,6 +52,7 @@ type Verifier struct {
 
 	statusMu sync.Mutex
 	status   JWKSStatus
+	warned   map[string]struct{} // kids of weak keys already logged
 
 	// life is the Verifier's lifetime, cancelled by Close; background and
 	// shared fetches derive their contexts from it.
@@ -86,6 +87,9 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Leeway > MaxLeeway {
 		return nil, fmt.Errorf("verifier: Leeway must be at most %v", MaxLeeway)
 	}
+	if cfg.MaxTokenBytes < 0 {
+		return nil, errors.New("verifier: MaxTokenBytes must not be negative")
+	}
 	for _, d := range []time.Duration{cfg.JWKSRefreshInterval, cfg.JWKSFetchTimeout, cfg.JWKSMaxStaleness, cfg.UnknownKIDWindow, cfg.JWKSRetryMin, cfg.JWKSRetryMax} {
 		if d < 0 {
 			return nil, errors.New("verifier: JWKS durations must not be negative")
@@ -99,6 +103,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		jwksURL:         base + jwksPath(url.PathEscape(cfg.ProjectID)),
 		httpClient:      cfg.HTTPClient,
 		leeway:          max(0, cmp.Or(cfg.Leeway, DefaultLeeway)),
+		maxTokenBytes:   cmp.Or(cfg.MaxTokenBytes, DefaultMaxTokenBytes),
 		now:             cfg.Now,
 		remote:          cfg.Client,
 		authorizer:      cfg.Authorizer,
@@ -109,6 +114,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		retryMin:        cmp.Or(cfg.JWKSRetryMin, DefaultJWKSRetryMin),
 		retryMax:        cmp.Or(cfg.JWKSRetryMax, DefaultJWKSRetryMax),
 		done:            make(chan struct{}),
+		warned:          make(map[string]struct{}),
 	}
 	if v.retryMax < v.retryMin {
 		v.retryMax = v.retryMin
@@ -217,8 +223,8 @@ func (v *Verifier) VerifyMaxAge(ctx context.Context, sessionJWT string, maxAge t
 // Verifier's clock (Config.Now) for other checks too; the zero Time reads
 // the clock.
 func (v *Verifier) VerifyShared(ctx context.Context, sessionJWT string, maxAge time.Duration, now time.Time) (*client.MemberSession, *client.Claims, error) {
-	if len(sessionJWT) > MaxTokenLength {
-		return nil, nil, tokenErr(ErrTokenTooLarge, "longer than 8 KiB")
+	if len(sessionJWT) > v.maxTokenBytes {
+		return nil, nil, tokenErr(ErrTokenTooLarge, "longer than the configured maximum")
 	}
 	if now.IsZero() {
 		now = v.now()
@@ -258,11 +264,10 @@ func (v *Verifier) servable(e *cacheEntry, now time.Time, maxAge time.Duration) 
 
 // verify runs the full check, each step once and in this order: character
 // set and shape; strict base64url of the header and its JSON; the payload's
-// strict base64url and JSON, decoded in one pass into tokenClaims; alg
-// (RS256 only); the signature's base64url; the header rules and kid; the
-// claim rules that need no time; the key lookup; the RSA signature
-// (golang-jwt's RS256); then the time rules and the MemberSession mapping.
-// No error keeps the decoder's text, which can quote the token.
+// strict base64url and JSON, decoded in one pass; alg (RS256 only); the
+// signature's base64url; the header rules and kid; the claim rules that
+// need no time; the key lookup; the RSA signature (golang-jwt's RS256);
+// then the time rules and the MemberSession mapping.
 func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*cacheEntry, error) {
 	if err := checkCharset(tok); err != nil {
 		return nil, err
@@ -272,45 +277,41 @@ func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*cach
 	if i < 0 || j <= i || strings.IndexByte(tok[j+1:], '.') >= 0 {
 		return nil, tokenErr(ErrMalformed, "not three segments")
 	}
-	var hbuf [512]byte
-	hdr, err := decodeSegment(hbuf[:0], tok[:i])
-	if err != nil || !json.Valid(hdr) {
-		return nil, tokenErr(ErrMalformed, "header is not base64url JSON")
+	var buf [512]byte
+	hdr, err := decodeSegment(buf[:0], tok[:i])
+	if err != nil {
+		return nil, tokenErr(ErrMalformed, "header is not base64url")
 	}
-	h, err := readHeader(hdr)
+	h, err := decodeHeader(hdr)
 	if err != nil {
 		return nil, err
 	}
-	payload, err := decodeSegment(nil, tok[i+1:j])
-	if err != nil || !json.Valid(payload) {
-		return nil, tokenErr(ErrMalformed, "payload is not base64url JSON")
+	raw, err := decodeSegment(nil, tok[i+1:j])
+	if err != nil {
+		return nil, tokenErr(ErrMalformed, "payload is not base64url")
 	}
-	tc := new(tokenClaims)
-	if err := tc.UnmarshalJSON(payload); err != nil {
-		if te, ok := err.(*TokenError); ok {
-			return nil, te
-		}
-		return nil, tokenErr(ErrMalformed, "payload is not a JSON object")
-	}
-	alg, err := algorithm(h.alg)
+	p, err := decodePayload(raw)
 	if err != nil {
 		return nil, err
 	}
-	var sbuf [512]byte
-	sig, err := decodeSegment(sbuf[:0], tok[j+1:])
+	alg, err := algorithm(h)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := decodeSegment(buf[:0], tok[j+1:])
 	if err != nil {
 		return nil, tokenErr(ErrMalformed, "signature is not base64url")
 	}
 	if alg != jwt.SigningMethodRS256.Alg() {
 		return nil, tokenErr(ErrAlgorithm, "alg is not RS256")
 	}
-	kid, err := h.keyID()
+	kid, err := keyID(h)
 	if err != nil {
 		return nil, err
 	}
 	// Refuse what no key could make valid before looking one up, so a
 	// forged token is never "undecidable" for want of keys.
-	if err := v.validateStatic(tc); err != nil {
+	if err := v.validateStatic(p); err != nil {
 		return nil, err
 	}
 	key, err := v.lookupKey(ctx, kid, now)
@@ -320,17 +321,16 @@ func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*cach
 	if err := jwt.SigningMethodRS256.Verify(tok[:j], sig, key); err != nil {
 		return nil, tokenErr(ErrBadSignature, "signature does not verify")
 	}
-	if err := v.validateTime(tc, now); err != nil {
+	if err := v.validateTime(p, now); err != nil {
 		return nil, err
 	}
-	e := &cacheEntry{kid: kid, key: key, iat: tc.IssuedAt.Time, exp: tc.ExpiresAt.Time}
+	e := &cacheEntry{kid: kid, key: key, iat: p.IssuedAt.t, exp: p.ExpiresAt.t}
 	if s := v.keys.Load(); s != nil && s.keys[kid] == key {
 		e.snap = s
 	}
-	if err := memberSession(tc, &e.res.session, &e.times); err != nil {
+	if err := memberSession(p, e); err != nil {
 		return nil, err
 	}
-	e.res.claims = tc.Claims
 	return e, nil
 }
 
@@ -346,17 +346,6 @@ func decodeSegment(dst []byte, seg string) ([]byte, error) {
 	}
 	m, err := strictB64.Decode(dst[len(dst):len(dst)+n], []byte(seg))
 	return dst[:len(dst)+m], err
-}
-
-// algorithm returns the header's alg: a JSON string naming an algorithm
-// golang-jwt knows, else ErrAlgorithm.
-func algorithm(raw []byte) (string, error) {
-	if len(raw) > 0 && raw[0] == '"' {
-		if alg, err := jsonString(raw); err == nil && jwt.GetSigningMethod(alg) != nil {
-			return alg, nil
-		}
-	}
-	return "", tokenErr(ErrAlgorithm, "alg missing or unsupported")
 }
 
 // checkCharset rejects what strict base64url decoding would let through:

@@ -60,7 +60,7 @@ func attackTable() []tokenCase {
 // package's.
 func TestAttackFactsAgree(t *testing.T) {
 	if attacks.SessionClaim != SessionClaimName || attacks.OrganizationClaim != OrganizationClaimName ||
-		attacks.MaxTokenLength != MaxTokenLength || attacks.Leeway != DefaultLeeway {
+		attacks.MaxTokenBytes != DefaultMaxTokenBytes || attacks.Leeway != DefaultLeeway {
 		t.Fatal("internal/attacks disagrees with the verifier's constants")
 	}
 	names := map[string]bool{}

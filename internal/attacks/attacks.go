@@ -1,4 +1,4 @@
-// Package attacks is the attack table of session JWTs: 125 named cases, each
+// Package attacks is the attack table of session JWTs: 128 named cases, each
 // a token built against an emulator (forged, malformed, mistyped, expired,
 // signed with the wrong key or algorithm, smuggling headers or claims) with
 // the reason a verifier must refuse it, or none for the valid ones. The
@@ -18,6 +18,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strings"
 	"sync"
 	"testing"
@@ -35,8 +36,8 @@ const (
 	// SessionClaim and OrganizationClaim are Stytch's claim names.
 	SessionClaim      = "https://stytch.com/session"
 	OrganizationClaim = "https://stytch.com/organization"
-	// MaxTokenLength is the verifier's cap on a token, in bytes.
-	MaxTokenLength = 8 << 10
+	// MaxTokenBytes is the verifier's default cap on a token, in bytes.
+	MaxTokenBytes = 8 << 10
 	// Leeway is the verifier's default clock skew.
 	Leeway = 5 * time.Second
 	// KID is the kid the emulator must sign under (Options.KeyID): the raw
@@ -97,6 +98,61 @@ var otherKeys = sync.OnceValues(func() (*rsa.PrivateKey, *rsa.PrivateKey) {
 func Keys() (signing, other, weak *rsa.PrivateKey) {
 	other, weak = otherKeys()
 	return testkit.SigningKey(), other, weak
+}
+
+// WeakKeys are RSA keys that break the key rules (modulus of at least 2048
+// bits, public exponent exactly 65537) yet sign and verify: a verifier must
+// skip them when a JWKS publishes them.
+type WeakKeys struct {
+	Exponent3     *rsa.PrivateKey // 2048 bits, e = 3
+	Exponent65539 *rsa.PrivateKey // 2048 bits, e = 65539
+	Bits2047      *rsa.PrivateKey // 2047 bits, e = 65537
+	Bits1024      *rsa.PrivateKey // 1024 bits, e = 65537 (Keys' third key)
+}
+
+var weakKeys = sync.OnceValue(func() WeakKeys {
+	bits2047, err := rsa.GenerateKey(rand.Reader, 2047)
+	if err != nil {
+		panic(err)
+	}
+	_, _, weak := Keys()
+	return WeakKeys{
+		Exponent3:     exponentKey(3),
+		Exponent65539: exponentKey(65539),
+		Bits2047:      bits2047,
+		Bits1024:      weak,
+	}
+})
+
+// Weak returns the weak keys, generated once per process.
+func Weak() WeakKeys { return weakKeys() }
+
+// exponentKey generates a 2048-bit RSA key with public exponent e, which
+// rsa.GenerateKey cannot do.
+func exponentKey(e int64) *rsa.PrivateKey {
+	one := big.NewInt(1)
+	for {
+		p, err := rand.Prime(rand.Reader, 1024)
+		if err != nil {
+			panic(err)
+		}
+		q, err := rand.Prime(rand.Reader, 1024)
+		if err != nil {
+			panic(err)
+		}
+		n := new(big.Int).Mul(p, q)
+		phi := new(big.Int).Mul(new(big.Int).Sub(p, one), new(big.Int).Sub(q, one))
+		d := new(big.Int).ModInverse(big.NewInt(e), phi)
+		if p.Cmp(q) == 0 || d == nil || n.BitLen() != 2048 {
+			continue
+		}
+		k := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: n, E: int(e)}, D: d, Primes: []*big.Int{p, q}}
+		k.Precompute()
+		if err := k.Validate(); err != nil {
+			panic(err)
+		}
+		return k
+	}
 }
 
 // Claims returns the payload of a valid session JWT issued at iat, as the
@@ -234,6 +290,18 @@ func RawPayload(tb testing.TB, e *Env, drop []string, extra string) string {
 		s = s[:len(s)-1] + "," + extra + "}"
 	}
 	return s
+}
+
+// weakKey publishes the weak key pick returns under its own kid and signs
+// the valid claims with it: a token that verifies with the published key,
+// were that key used.
+func weakKey(pick func(WeakKeys) *rsa.PrivateKey) func(tb testing.TB, e *Env) string {
+	return func(tb testing.TB, e *Env) string {
+		k := pick(Weak())
+		kid := fmt.Sprintf("jwk-test-weak-%d-%d", k.N.BitLen(), k.E)
+		e.Server.PublishKey(&k.PublicKey, kid)
+		return SignRaw(tb, k, `{"alg":"RS256","kid":"`+kid+`","typ":"JWT"}`, RawPayload(tb, e, nil, ""))
+	}
 }
 
 // Table returns the attack table for checks at t0: every token is issued one
@@ -421,7 +489,7 @@ func Table(t0 time.Time) []Case {
 		{Name: "trailing_space", Token: func(tb testing.TB, e *Env) string { return valid(tb, e) + " " }, Want: Malformed},
 		// Over the 8 KiB cap: rejected before decoding.
 		{Name: "oversized", Token: func(tb testing.TB, e *Env) string {
-			return e.Sign(tb, With(e.Claims(iat0), map[string]any{"pad": strings.Repeat("x", MaxTokenLength)}), nil)
+			return e.Sign(tb, With(e.Claims(iat0), map[string]any{"pad": strings.Repeat("x", MaxTokenBytes)}), nil)
 		}, Want: TooLarge},
 		// Payload is a JSON array.
 		{Name: "payload_array", Token: func(tb testing.TB, e *Env) string {
@@ -632,10 +700,12 @@ func Table(t0 time.Time) []Case {
 
 		// --- keys ---
 		// A 1024-bit key published in the JWKS is never used.
-		{Name: "jwks_key_1024_bits", Token: func(tb testing.TB, e *Env) string {
-			_, _, weak := Keys()
-			e.Server.PublishKey(&weak.PublicKey, "jwk-test-weak")
-			return SignRaw(tb, weak, `{"alg":"RS256","kid":"jwk-test-weak","typ":"JWT"}`, RawPayload(tb, e, nil, ""))
-		}, Want: UnknownKey},
+		{Name: "jwks_key_1024_bits", Token: weakKey(func(w WeakKeys) *rsa.PrivateKey { return w.Bits1024 }), Want: UnknownKey},
+		// A key one bit short of 2048 is never used.
+		{Name: "jwks_key_2047_bits", Token: weakKey(func(w WeakKeys) *rsa.PrivateKey { return w.Bits2047 }), Want: UnknownKey},
+		// Public exponent 3 (signature forgery on lax PKCS#1 v1.5 checks) is never used.
+		{Name: "jwks_key_exponent_3", Token: weakKey(func(w WeakKeys) *rsa.PrivateKey { return w.Exponent3 }), Want: UnknownKey},
+		// Any exponent other than 65537 is never used.
+		{Name: "jwks_key_exponent_65539", Token: weakKey(func(w WeakKeys) *rsa.PrivateKey { return w.Exponent65539 }), Want: UnknownKey},
 	}
 }
