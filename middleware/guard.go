@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/rbac"
@@ -28,6 +29,8 @@ type Guard struct {
 	remote   *remote
 	tel      *telemetry
 	revoked  revocations
+	// prefetch spaces the policy fetches of health probes.
+	prefetch *rate.Limiter
 	// stopWatch ends the fleet's revocation feed to this Guard.
 	stopWatch func()
 
@@ -45,7 +48,8 @@ func New(cfg Config) (*Guard, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
-	g := &Guard{cfg: cfg, client: cfg.Client, verifier: cfg.Verifier, policies: cfg.Policies}
+	g := &Guard{cfg: cfg, client: cfg.Client, verifier: cfg.Verifier, policies: cfg.Policies,
+		prefetch: rate.NewLimiter(rate.Every(prefetchEvery), 1)}
 	if g.client != nil && g.client.ProjectID() != cfg.ProjectID {
 		return nil, fmt.Errorf("%w: Client is for another project than ProjectID", errConfig)
 	}
@@ -363,7 +367,9 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, now time.Ti
 	// Reuse the session an outer guard of this Guard decided; a Principal
 	// from another Guard (other project or MaxTokenAge) or from NewContext
 	// is not trusted.
-	if p, ok := FromContext(r.Context()); ok && p.guard == g {
+	// (Read without FromContext, which would copy the principal out for a
+	// handler.)
+	if p, ok := r.Context().Value(ctxKey{}).(*Principal); ok && p != nil && p.guard == g {
 		return p, r, nil
 	}
 	cred, err := g.extract(r)
@@ -423,14 +429,24 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 			// let Stytch judge the others.
 			maxAge = min(cmp.Or(maxAge, g.cfg.FleetOutageMaxTokenAge), g.cfg.FleetOutageMaxTokenAge)
 		}
-		// The session and claims are the verified-token cache's own,
-		// shared read-only as Principal documents.
-		session, claims, err := g.verifier.VerifyShared(ctx, cred.SessionJWT, maxAge, now)
+		// The values are the verified-token cache's own, shared read-only;
+		// the principal hands out copies.
+		v, err := g.verifier.VerifyShared(ctx, cred.SessionJWT, maxAge, now)
 		if err == nil {
-			if g.isRevoked(session.MemberSessionID, now) {
+			if v.M2M != nil {
+				if cred.FromCookies {
+					// A machine client has no browser: an M2M token in a
+					// cookie was planted there.
+					return newError(ErrInvalidToken, "M2M access token in a cookie", nil)
+				}
+				p.shared = shared{m2m: v.M2M}
+				p.Source, p.cred = SourceLocal, cred
+				return nil
+			}
+			if g.isRevoked(v.Session.MemberSessionID, now) {
 				return g.refuseRevoked(w, cred)
 			}
-			p.shared = shared{session: session, claims: claims}
+			p.shared = shared{session: v.Session, claims: v.Claims}
 			p.Source, p.cred = SourceLocal, cred
 			return nil
 		}
@@ -440,9 +456,25 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 		if errors.Is(err, verifier.ErrKeysUnavailable) {
 			g.cfg.Logger.Warn("stytchguard: signing keys unavailable; asking Stytch", "error", err)
 		}
-		return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionJWT: cred.SessionJWT}, p)
+		sent := verifier.Sent{SessionJWT: cred.SessionJWT, Identity: v.Identity}
+		return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionJWT: cred.SessionJWT}, sent, p)
 	}
-	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken}, p)
+	sent := verifier.Sent{SessionToken: cred.SessionToken}
+	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken}, sent, p)
+}
+
+// binder returns the check of the answers to a remote call about sent: an
+// answer that fails it is an upstream fault, logged once with Stytch's
+// request id.
+func (g *Guard) binder(ctx context.Context, sent verifier.Sent) binder {
+	return func(resp *client.AuthenticateResponse) error {
+		if err := g.verifier.BindAnswer(ctx, resp, sent, time.Time{}); err != nil {
+			g.cfg.Logger.Error("stytchguard: Stytch's answer is not about the credential sent; refusing it",
+				"error", err, "request_id", resp.RequestID)
+			return fmt.Errorf("%w: %w", errUnbound, err)
+		}
+		return nil
+	}
 }
 
 // isRevoked reports whether the session was revoked through Revoke or the
@@ -466,8 +498,8 @@ func (g *Guard) refuseRevoked(w http.ResponseWriter, cred Credential) error {
 	return newError(ErrSessionExpired, "session revoked", nil)
 }
 
-func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams, p *Principal) error {
-	resp, fromCache, err := g.remote.authenticate(ctx, params, nil)
+func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams, sent verifier.Sent, p *Principal) error {
+	resp, fromCache, err := g.remote.authenticate(ctx, params, g.binder(ctx, sent))
 	if err != nil {
 		return g.remoteError(w, cred, err)
 	}
@@ -490,9 +522,22 @@ func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Cr
 }
 
 // remoteError maps a remote failure to the Guard's errors: a definite "no"
-// is 401 (cookies cleared), an outage is 503 (cookies kept).
+// is 401 (cookies cleared), an outage is 503 (cookies kept). The cause it
+// keeps prints with the credential cut out, since an upstream message may
+// quote it and the error reaches OnDecision and the ErrorHandler.
 func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, err error) *Error {
+	e := g.remoteErrorOf(w, cred, err)
+	if e.Cause != nil {
+		e.Cause = &redactedError{err: e.Cause, text: redacted(e.Cause, cred)}
+	}
+	return e
+}
+
+func (g *Guard) remoteErrorOf(w http.ResponseWriter, cred Credential, err error) *Error {
 	switch {
+	case errors.Is(err, errUnbound):
+		// Logged once, with Stytch's request id, where it was found.
+		return unavailable("", time.Second, err)
 	case errors.Is(err, client.ErrSessionInvalid):
 		if cred.FromCookies {
 			g.clearCookies(w)
@@ -564,7 +609,14 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 	if cred.SessionJWT == "" {
 		params.SessionToken = cred.SessionToken
 	}
-	resp, _, rerr := g.remote.authenticate(r.Context(), params, nil)
+	sent := verifier.Sent{SessionJWT: params.SessionJWT, SessionToken: params.SessionToken, Check: &remoteCheck}
+	if params.SessionJWT != "" {
+		// The credential was decided before: bind the answer to the
+		// session it was about.
+		s := p.shared.session
+		sent.Identity = verifier.Identity{SessionID: s.MemberSessionID, MemberID: s.MemberID, OrganizationID: s.OrganizationID}
+	}
+	resp, _, rerr := g.remote.authenticate(r.Context(), params, g.binder(r.Context(), sent))
 	if rerr != nil {
 		err := g.remoteError(w, cred, rerr)
 		if errors.Is(err, ErrPermissionDenied) {
@@ -572,10 +624,8 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 		}
 		return err
 	}
+	// Bound: the verdict authorizes, with roles the session holds.
 	p.index, p.verdict, p.Source = nil, resp.Verdict, SourceRemote
-	if p.verdict == nil {
-		p.verdict = &client.AuthorizationVerdict{Authorized: true}
-	}
 	return nil
 }
 

@@ -91,13 +91,18 @@ func (g *Guard) HealthHandler() http.Handler {
 	})
 }
 
-// prefetched is health after fetching the policy when it is not held.
+// prefetched is health after fetching the policy when it is not held, at
+// most once per prefetchEvery however often probes come, so that a public
+// health endpoint cannot flood Stytch during an outage.
 func (g *Guard) prefetched(ctx context.Context) Health {
-	if !g.policies.Status().Held {
+	if !g.policies.Status().Held && g.prefetch.Allow() {
 		_ = g.policies.Refresh(ctx) // the outcome shows in the status
 	}
 	return g.health()
 }
+
+// prefetchEvery spaces the policy fetches of Ready and HealthHandler.
+const prefetchEvery = 5 * time.Second
 
 func (g *Guard) health() Health {
 	var h Health

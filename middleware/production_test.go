@@ -46,6 +46,8 @@ func TestCrossOriginCookieRequests(t *testing.T) {
 		{"safe method cross site", "GET", []reqOpt{viaCookies, header("Sec-Fetch-Site", "cross-site")}, 200, ""},
 		// A GET that claims DELETE through an override header is judged as a DELETE.
 		{"override to unsafe", "GET", []reqOpt{viaCookies, header("Sec-Fetch-Site", "cross-site"), header("X-HTTP-Method-Override", "DELETE")}, 403, middleware.CodeCrossOrigin},
+		// A POST claiming to be a GET is still a POST to net/http handlers: refused too.
+		{"override to safe", "POST", []reqOpt{viaCookies, header("Sec-Fetch-Site", "cross-site"), header("X-HTTP-Method-Override", "GET")}, 403, middleware.CodeCrossOrigin},
 		// A configured trusted origin passes.
 		{"trusted origin", "PATCH", []reqOpt{viaCookies, header("Origin", "https://partner.example"), header("Sec-Fetch-Site", "cross-site")}, 200, ""},
 	}

@@ -414,5 +414,7 @@ func (rm *remote) retryAfter(err error) time.Duration {
 	return time.Second
 }
 
-// errUnbound is the category of answers that fail the binding checks.
-var errUnbound = errors.New("middleware: answer not bound to the credential sent")
+// errUnbound is the category of answers that fail the binding checks: an
+// upstream fault, so it is a client.ErrUnavailable (the breaker counts it,
+// the cache never keeps it).
+var errUnbound = fmt.Errorf("middleware: answer not bound to the credential sent: %w", client.ErrUnavailable)

@@ -33,14 +33,19 @@ func effectiveMethod(r *http.Request) string {
 // guard decides depends on these request headers.
 const varyCredentials = "Cookie, Authorization"
 
+// varyValue is the Vary header the guard sets on a response that has none
+// yet. Its capacity is its length, so Header.Add appends to a new array and
+// never writes into it; it is never handed out for modification otherwise.
+var varyValue = []string{varyCredentials}
+
 // varyOnCredentials tells caches that the response depends on the
-// credential headers.
+// credential headers. It allocates nothing on a response without Vary.
 func varyOnCredentials(h http.Header) {
 	if v := h["Vary"]; len(v) > 0 {
 		h["Vary"] = append(v, varyCredentials)
 		return
 	}
-	h["Vary"] = []string{varyCredentials}
+	h["Vary"] = varyValue[:1:1]
 }
 
 // setsCookies reports whether the response so far sets a cookie.
@@ -117,6 +122,16 @@ func redacted(err error, cred Credential) string {
 	}
 	return msg
 }
+
+// redactedError is an error whose text has a credential cut out; it still
+// unwraps to the original for errors.Is and errors.As.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // requestID is the request_id of Stytch's answer behind err, if any.
 func requestID(err error) string {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/verifier"
 )
 
 // Fleet is state shared by the replicas of a service: a feed of revoked
@@ -128,7 +129,9 @@ func (g *Guard) Revoke(ctx context.Context, p *Principal) error {
 	}
 	id := s.MemberSessionID
 	now := g.cfg.Now()
-	until := now.Add(maxJWTLifetime + g.leeway())
+	// A JWT minted just before now is valid until iat + 5 min, plus the
+	// leeway on exp, and its iat may itself run ahead by the leeway.
+	until := now.Add(maxJWTLifetime + 2*g.leeway())
 	g.revoked.add(id, until, now)
 	var errs []error
 	if _, err := g.client.Sessions.Revoke(ctx, &client.RevokeParams{MemberSessionID: id}); err != nil && !errors.Is(err, client.ErrSessionInvalid) {
@@ -156,8 +159,12 @@ func (g *Guard) Revoke(ctx context.Context, p *Principal) error {
 // mux.Handle("POST /logout", g.Optional(g.LogoutHandler(nil))).
 func (g *Guard) LogoutHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p, ok := FromContext(r.Context()); ok && p.guard == g {
-			if err := g.Revoke(r.Context(), p); err != nil {
+		if p, ok := r.Context().Value(ctxKey{}).(*Principal); ok && p != nil && p.guard == g {
+			// A client that goes away must not cancel its own logout.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), logoutTimeout)
+			err := g.Revoke(ctx, p)
+			cancel()
+			if err != nil {
 				g.cfg.Logger.Warn("stytchguard: logout", "error", err)
 			}
 		}
@@ -171,10 +178,21 @@ func (g *Guard) LogoutHandler(next http.Handler) http.Handler {
 	})
 }
 
-// leeway is the clock skew the Guard's verifier allows.
+// logoutTimeout bounds LogoutHandler's revocation, which runs detached
+// from the request.
+const logoutTimeout = 10 * time.Second
+
+// leeway is the clock skew the Guard's verifier allows: the configured one
+// for a verifier the Guard built, the largest a Verifier can have for a
+// shared one (whose setting the Guard cannot see).
 func (g *Guard) leeway() time.Duration {
-	if g.cfg.Leeway < 0 {
+	switch {
+	case !g.ownVerifier:
+		return verifier.MaxLeeway
+	case g.cfg.Leeway < 0:
 		return 0
+	case g.cfg.Leeway == 0:
+		return verifier.DefaultLeeway
 	}
-	return max(g.cfg.Leeway, 5*time.Second)
+	return g.cfg.Leeway
 }

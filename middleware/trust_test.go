@@ -185,6 +185,15 @@ func TestUpstreamMessagesAreRedacted(t *testing.T) {
 		t.Fatalf("no redacted error record with the request id: %s", logs)
 	}
 	noSecretIn(t, "log", logs, tok, tok[:20], tok[len(tok)-20:])
+	// The error handed to OnDecision (and to an ErrorHandler) prints
+	// without it too.
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	last := e.decisions[len(e.decisions)-1]
+	if last.Err == nil || !strings.Contains(last.Err.Error(), "[redacted]") {
+		t.Fatalf("decision error %v", last.Err)
+	}
+	noSecretIn(t, "decision error", last.Err.Error(), tok)
 }
 
 // mutateAll changes every settable value reachable from v: strings,

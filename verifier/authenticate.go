@@ -15,8 +15,9 @@ import (
 //
 //   - p.MaxTokenAge zero or negative, or an empty SessionJWT: remote, with
 //     p.Body as is (reference semantics: zero means "always ask the API"),
-//     except that a SessionJWT over Config.MaxTokenBytes or not of the JWS shape (three
-//     base64url segments) is refused locally first.
+//     except that a SessionJWT is decoded, without verification, first: one
+//     over Config.MaxTokenBytes, malformed, breaking the header rules or
+//     that is an M2M access token (ErrM2MToken) is refused locally.
 //   - A valid token with a Body that changes the session
 //     (SessionDurationMinutes or SessionCustomClaims set): remote, since
 //     only Stytch can apply the change (the reference SDK would silently
@@ -31,10 +32,14 @@ import (
 //     held (CanRefreshRemotely): remote, which returns a fresh JWT.
 //   - Any other local failure (bad signature, wrong alg, issuer or audience,
 //     malformed, forbidden header, kid still unknown after the shared
-//     refetch): the local *TokenError, with no call to Stytch.
+//     refetch, an M2M access token, expired or not): the local *TokenError,
+//     with no call to Stytch.
 //
-// When the remote call is needed but no client is configured, the error
-// matches ErrNoClient (and the local reason, if there was one). Remote
+// Every remote answer is bound to what was sent with BindAnswer before it
+// is returned: one that fails is an error matching ErrUnboundAnswer (and
+// client.ErrUnavailable), and the answer is not returned. When the remote
+// call is needed but no client is configured, the error matches
+// ErrNoClient (and the local reason, if there was one). Remote
 // errors are the client package's: this is one bare call, without the
 // retry, Retry-After handling, coalescing and circuit breaker of package
 // middleware. It is safe for concurrent use.
@@ -43,35 +48,43 @@ func (v *Verifier) AuthenticateJWT(ctx context.Context, p *client.AuthenticateJW
 		return nil, fmt.Errorf("verifier: %w: AuthenticateJWT needs params with a Body", client.ErrInvalidParams)
 	}
 	body := p.Body
+	sent := Sent{SessionJWT: body.SessionJWT, SessionToken: body.SessionToken, Check: body.AuthorizationCheck}
 	if body.SessionJWT == "" {
-		return v.authenticateRemote(ctx, body, nil)
+		return v.authenticateRemote(ctx, body, sent, nil)
 	}
 	if p.MaxTokenAge <= 0 {
-		// Always remote, but nothing malformed or oversized is sent to
-		// Stytch (the local path checks the same before decoding).
+		// Always remote, but nothing oversized, malformed or of the wrong
+		// kind is sent to Stytch: the token is decoded (not verified) first.
 		if len(body.SessionJWT) > v.maxTokenBytes {
 			return nil, tokenErr(ErrTokenTooLarge, "longer than the configured maximum")
 		}
-		if err := checkShape(body.SessionJWT); err != nil {
+		t, err := parse(body.SessionJWT)
+		if err == nil && t.p.kind() == kindM2M {
+			err = m2mErr(tokenErr(ErrM2MToken, "an M2M access token, not a session JWT"))
+		}
+		if err != nil {
 			return nil, err
 		}
-		return v.authenticateRemote(ctx, body, nil)
+		return v.authenticateRemote(ctx, body, sent, nil) // BindAnswer decodes the identity
 	}
-	session, _, err := v.VerifyShared(ctx, body.SessionJWT, p.MaxTokenAge, time.Time{})
+	e, err := v.lookup(ctx, body.SessionJWT, kindSession, p.MaxTokenAge, time.Time{})
+	if e != nil {
+		sent.Identity = e.ident
+	}
 	if err != nil {
 		if CanRefreshRemotely(err) {
-			return v.authenticateRemote(ctx, body, err)
+			return v.authenticateRemote(ctx, body, sent, err)
 		}
 		return nil, err
 	}
-	resp := &client.AuthenticateResponse{MemberSession: *session}
+	resp := &client.AuthenticateResponse{MemberSession: e.res.session}
 	if body.SessionDurationMinutes != 0 || body.SessionCustomClaims != nil {
-		return v.authenticateRemote(ctx, body, nil)
+		return v.authenticateRemote(ctx, body, sent, nil)
 	}
 	ms := &resp.MemberSession
 	if body.AuthorizationCheck != nil {
 		if v.authorizer == nil {
-			return v.authenticateRemote(ctx, body, nil)
+			return v.authenticateRemote(ctx, body, sent, nil)
 		}
 		verdict, err := v.authorizer.Authorize(ctx, ms, body.AuthorizationCheck)
 		switch {
@@ -81,18 +94,28 @@ func (v *Verifier) AuthenticateJWT(ctx context.Context, p *client.AuthenticateJW
 			return nil, err
 		default:
 			v.log.Debug("verifier: local authorization undecided; asking Stytch", "error", err)
-			return v.authenticateRemote(ctx, body, nil)
+			return v.authenticateRemote(ctx, body, sent, nil)
 		}
 	}
 	return resp, nil
 }
 
-func (v *Verifier) authenticateRemote(ctx context.Context, body *client.AuthenticateParams, local error) (*client.AuthenticateResponse, error) {
+// authenticateRemote calls the remote Authenticate and binds its answer to
+// what was sent: an answer that fails BindAnswer is returned as its error,
+// never as a response.
+func (v *Verifier) authenticateRemote(ctx context.Context, body *client.AuthenticateParams, sent Sent, local error) (*client.AuthenticateResponse, error) {
 	if v.remote == nil {
 		if local != nil {
 			return nil, fmt.Errorf("%w (%w)", ErrNoClient, local)
 		}
 		return nil, ErrNoClient
 	}
-	return v.remote.Sessions.Authenticate(ctx, body)
+	resp, err := v.remote.Sessions.Authenticate(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.BindAnswer(ctx, resp, sent, time.Time{}); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }

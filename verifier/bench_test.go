@@ -148,8 +148,8 @@ func BenchmarkVerifyHit(b *testing.B) {
 	}
 }
 
-// BenchmarkVerifySharedHit is a hit on the hot path's call, which hands out
-// the cache's own values.
+// BenchmarkVerifySharedHit is a session hit on the hot path's call, which
+// hands out the cache's own values.
 func BenchmarkVerifySharedHit(b *testing.B) {
 	e := newBenchEnv(b, 0)
 	toks := warmPool(b, e, 16)
@@ -157,7 +157,7 @@ func BenchmarkVerifySharedHit(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, _, err := e.v.VerifyShared(ctx, toks[i%len(toks)], 0, time.Time{}); err != nil {
+		if _, err := e.v.VerifyShared(ctx, toks[i%len(toks)], 0, time.Time{}); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -213,11 +213,15 @@ func BenchmarkGolangJWTParse(b *testing.B) {
 	}
 }
 
-// BenchmarkRatio interleaves the floor, a cache miss and a batch of cache
-// hits (on VerifyShared, the hot path) inside every iteration and reports their ratios as metrics
-// ("miss/floor", "hit/floor"), so that load from other processes affects
-// the floor and the measured paths alike. The per-op timers cost well
-// under 1% of a verification; hits are timed in batches of 32.
+// BenchmarkRatio interleaves the floor and every measured path inside each
+// iteration and reports their ratios to the floor as metrics ("miss/floor",
+// "hit/floor", "m2m-miss/floor", "m2m-hit/floor", "m2m-copy-hit/floor"), so
+// that load from other processes affects the floor and the measured paths
+// alike. A miss verifies a token of a 256-token pool with the cache off
+// (Verify, VerifyM2M); a hit is a batch of 32 cached tokens on the hot path
+// (VerifyShared), timed as a batch; m2m-copy-hit is VerifyM2M's hit, deep
+// copy included. The per-op timers cost
+// well under 1% of a verification.
 func BenchmarkRatio(b *testing.B) {
 	benchRatio(b, false)
 }
@@ -227,18 +231,79 @@ func BenchmarkRatioParallel(b *testing.B) {
 	benchRatio(b, true)
 }
 
+// m2mPool is benchPool for M2M access tokens.
+func m2mPool(b *testing.B, e *env, n int) []string {
+	b.Helper()
+	toks := make([]string, n)
+	for i := range toks {
+		c := e.m2mClaims(time.Now().Add(-time.Minute))
+		c["seq"] = i
+		toks[i] = e.sign(b, c, nil)
+	}
+	return toks
+}
+
+// ratioPath is one path benchRatio measures: run performs batch operations
+// for iteration i.
+type ratioPath struct {
+	name  string
+	batch int64
+	run   func(i uint64) error
+	ns    atomic.Int64
+}
+
 func benchRatio(b *testing.B, parallel bool) {
+	ctx := context.Background()
 	miss := newBenchEnv(b, -1)
 	hit := newBenchEnv(b, 0)
-	toks := benchPool(b, miss, 256)
+	toks, m2mToks := benchPool(b, miss, 256), m2mPool(b, miss, 256)
 	hot := warmPool(b, hit, 32)
-	ctx := context.Background()
+	hotM2M := m2mPool(b, hit, 32)
+	for _, t := range hotM2M {
+		if _, err := hit.v.VerifyM2M(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
 	key, _, _ := keys(b)
 	floors := make([]floorInput, len(toks))
 	for i, tok := range toks {
 		floors[i] = newFloorInput(b, tok)
 	}
-	var floorNS, missNS, hitNS, n atomic.Int64
+	paths := []*ratioPath{
+		{name: "miss", batch: 1, run: func(i uint64) error {
+			_, _, err := miss.v.Verify(ctx, toks[i%uint64(len(toks))])
+			return err
+		}},
+		{name: "hit", batch: int64(len(hot)), run: func(uint64) error {
+			for _, t := range hot {
+				if _, err := hit.v.VerifyShared(ctx, t, 0, time.Time{}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{name: "m2m-miss", batch: 1, run: func(i uint64) error {
+			_, err := miss.v.VerifyM2M(ctx, m2mToks[i%uint64(len(m2mToks))])
+			return err
+		}},
+		{name: "m2m-hit", batch: int64(len(hotM2M)), run: func(uint64) error {
+			for _, t := range hotM2M {
+				if _, err := hit.v.VerifyShared(ctx, t, 0, time.Time{}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{name: "m2m-copy-hit", batch: int64(len(hotM2M)), run: func(uint64) error {
+			for _, t := range hotM2M {
+				if _, err := hit.v.VerifyM2M(ctx, t); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	}
+	var floorNS, n atomic.Int64
 	var next atomic.Uint64
 	work := func() error {
 		i := next.Add(1)
@@ -247,20 +312,14 @@ func benchRatio(b *testing.B, parallel bool) {
 		if err := f.verify(&key.PublicKey); err != nil {
 			return err
 		}
-		t1 := time.Now()
-		if _, _, err := miss.v.Verify(ctx, toks[i%uint64(len(toks))]); err != nil {
-			return err
-		}
-		t2 := time.Now()
-		for _, t := range hot {
-			if _, _, err := hit.v.VerifyShared(ctx, t, 0, time.Time{}); err != nil {
+		floorNS.Add(int64(time.Since(t0)))
+		for _, p := range paths {
+			t := time.Now()
+			if err := p.run(i); err != nil {
 				return err
 			}
+			p.ns.Add(int64(time.Since(t)) / p.batch)
 		}
-		t3 := time.Now()
-		floorNS.Add(int64(t1.Sub(t0)))
-		missNS.Add(int64(t2.Sub(t1)))
-		hitNS.Add(int64(t3.Sub(t2)) / int64(len(hot)))
 		n.Add(1)
 		return nil
 	}
@@ -285,9 +344,49 @@ func benchRatio(b *testing.B, parallel bool) {
 	if c := float64(n.Load()); c > 0 {
 		f := float64(floorNS.Load())
 		b.ReportMetric(f/c, "floor-ns")
-		b.ReportMetric(float64(missNS.Load())/c, "miss-ns")
-		b.ReportMetric(float64(hitNS.Load())/c, "hit-ns")
-		b.ReportMetric(float64(missNS.Load())/f, "miss/floor")
-		b.ReportMetric(float64(hitNS.Load())/f, "hit/floor")
+		for _, p := range paths {
+			b.ReportMetric(float64(p.ns.Load())/c, p.name+"-ns")
+			b.ReportMetric(float64(p.ns.Load())/f, p.name+"/floor")
+		}
+	}
+}
+
+// BenchmarkVerifyM2MHit is a cache hit of VerifyM2M, deep copy included.
+func BenchmarkVerifyM2MHit(b *testing.B) {
+	e := newBenchEnv(b, 0)
+	ctx := context.Background()
+	toks := m2mPool(b, e, 16)
+	for _, t := range toks {
+		if _, err := e.v.VerifyM2M(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := e.v.VerifyM2M(ctx, toks[i%len(toks)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkVerifySharedM2MHit is an M2M hit on the hot path's call.
+func BenchmarkVerifySharedM2MHit(b *testing.B) {
+	e := newBenchEnv(b, 0)
+	ctx := context.Background()
+	toks := m2mPool(b, e, 16)
+	for _, t := range toks {
+		if _, err := e.v.VerifyM2M(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := e.v.VerifyShared(ctx, toks[i%len(toks)], 0, time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

@@ -21,10 +21,14 @@ type result struct {
 }
 
 // cacheEntry is the outcome of one successful verification. It is never
-// modified after it is built; callers receive shallow copies of res.
+// modified after it is built; callers receive shallow copies of res, or deep
+// copies of m2m.
 type cacheEntry struct {
-	res      result
-	tok      string // the token, owned by the cache
+	kind     tokenKind        // kindSession or kindM2M
+	res      result           // for a session
+	m2m      client.M2MClaims // for an M2M token
+	ident    Identity         // for a session
+	tok      string           // the token, owned by the cache
 	kid      string
 	key      *rsa.PublicKey // the key that verified the token
 	snap     *keySnapshot   // a key set holding key under kid, if known

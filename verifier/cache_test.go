@@ -34,15 +34,15 @@ func TestCacheServesCopies(t *testing.T) {
 		t.Fatal("cache returned the same pointers twice")
 	}
 	// VerifyShared, by contrast, hands every caller the cache's own values.
-	s1, sc1, err := e.v.VerifyShared(ctx, tok, 0, time.Time{})
+	r1, err := e.v.VerifyShared(ctx, tok, 0, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, sc2, err := e.v.VerifyShared(ctx, tok, 0, time.Time{})
+	r2, err := e.v.VerifyShared(ctx, tok, 0, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s1 != s2 || sc1 != sc2 || s1 == ms2 || sc1 == c2 {
+	if r1.Session != r2.Session || r1.Claims != r2.Claims || r1.Session == ms2 || r1.Claims == c2 || r1.M2M != nil {
 		t.Fatal("VerifyShared did not return the cache's own values, or Verify did not copy them")
 	}
 	if e.v.cache.len() != 1 {
@@ -174,7 +174,7 @@ func TestCacheKeyIdentity(t *testing.T) {
 	if err := e.v.sharedFetch(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if !e.v.servable(entry, e.clock.Now(), 0) {
+	if !e.v.servable(entry, e.clock.Now()) {
 		t.Fatal("an unchanged key invalidated the cached token")
 	}
 	// The kid now names another key: the token must be verified again, and fails.
@@ -183,7 +183,7 @@ func TestCacheKeyIdentity(t *testing.T) {
 	if err := e.v.sharedFetch(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if e.v.servable(entry, e.clock.Now(), 0) {
+	if e.v.servable(entry, e.clock.Now()) {
 		t.Fatal("cached token served after its kid changed key")
 	}
 	if _, _, err := e.v.Verify(ctx, tok); !errors.Is(err, ErrBadSignature) {
@@ -192,17 +192,19 @@ func TestCacheKeyIdentity(t *testing.T) {
 }
 
 // TestHitAllocations pins the hit path's allocations: none for VerifyShared
-// (the middleware's path), one copy for VerifyMaxAge.
+// (the middleware's path), session or M2M; one copy for VerifyMaxAge.
 func TestHitAllocations(t *testing.T) {
 	e := newEnv(t, nil)
-	tok := e.sign(t, e.claims(e.clock.Now()), nil)
 	ctx := context.Background()
-	if _, _, err := e.v.VerifyShared(ctx, tok, 0, time.Time{}); err != nil {
-		t.Fatal(err)
+	for _, tok := range []string{e.sign(t, e.claims(e.clock.Now()), nil), e.sign(t, e.m2mClaims(e.clock.Now()), nil)} {
+		if _, err := e.v.VerifyShared(ctx, tok, 0, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(100, func() { _, _ = e.v.VerifyShared(ctx, tok, time.Hour, time.Time{}) }); n != 0 {
+			t.Fatalf("VerifyShared hit allocates %v times, want 0", n)
+		}
 	}
-	if n := testing.AllocsPerRun(100, func() { _, _, _ = e.v.VerifyShared(ctx, tok, 0, time.Time{}) }); n != 0 {
-		t.Fatalf("VerifyShared hit allocates %v times, want 0", n)
-	}
+	tok := e.sign(t, e.claims(e.clock.Now()), nil)
 	if n := testing.AllocsPerRun(100, func() { _, _, _ = e.v.VerifyMaxAge(ctx, tok, 0) }); n != 1 {
 		t.Fatalf("VerifyMaxAge hit allocates %v times, want 1", n)
 	}

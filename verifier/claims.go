@@ -18,49 +18,70 @@ const (
 	stytchClaimPrefix = "https://stytch.com/"
 )
 
-// validateStatic applies the rules that do not depend on the time or the
-// key: issuer, audience, required claims and lifetime. It runs before the
-// key lookup too, so that a token failing them is refused as such even
-// while no signing keys are available (and is never sent to Stytch).
-func (v *Verifier) validateStatic(p *payload) error {
+// checkStatic tells the token's kind from its claims and applies the rules
+// that do not depend on the time or the key: the kind asked for (want, or
+// kindAny), issuer, audience, the kind's required claims and lifetime. It
+// runs before the key lookup too, so that a token failing them is refused
+// as such even while no signing keys are available (and is never sent to
+// Stytch). A token of neither kind is held to the session rules unless an
+// M2M token was asked for.
+func (v *Verifier) checkStatic(p *payload, want tokenKind) (tokenKind, error) {
+	kind := p.kind()
+	switch {
+	case want == kindM2M && kind == kindSession:
+		return kind, tokenErr(ErrNotM2M, "a session JWT, not an M2M access token")
+	case want == kindM2M && kind == kindNeither:
+		return kind, tokenErr(ErrClaims, "scope missing or not a string")
+	case want == kindSession && kind == kindM2M:
+		return kind, tokenErr(ErrM2MToken, "an M2M access token, not a session JWT")
+	case kind == kindNeither:
+		kind = kindSession
+	}
 	if p.Issuer != v.issuer && (v.customIssuer == "" || p.Issuer != v.customIssuer) {
-		return tokenErr(ErrIssuer, "iss is not the project's issuer")
+		return kind, tokenErr(ErrIssuer, "iss is not the project's issuer")
 	}
 	if !slices.Contains(p.Audience, v.projectID) {
-		return tokenErr(ErrAudience, "aud does not contain the project id")
+		return kind, tokenErr(ErrAudience, "aud does not contain the project id")
 	}
 	if p.Subject == "" {
-		return tokenErr(ErrClaims, "sub missing")
+		return kind, tokenErr(ErrClaims, "sub missing")
 	}
-	if p.Session == nil || p.Session.ID == "" {
-		return tokenErr(ErrClaims, "session claim missing")
-	}
-	if p.Organization == nil || p.Organization.ID == "" {
-		return tokenErr(ErrClaims, "organization claim missing")
-	}
-	if jti, ok := p.Others["jti"]; ok && jti != nil {
-		if _, ok := jti.(string); !ok {
-			return tokenErr(ErrClaims, "jti is not a string")
+	lifetime := MaxTokenLifetime
+	if kind == kindM2M {
+		if p.Organization != nil {
+			return kind, tokenErr(ErrClaims, "organization claim on an M2M access token")
+		}
+		lifetime = MaxM2MTokenLifetime
+	} else {
+		if p.Session == nil || p.Session.ID == "" {
+			return kind, tokenErr(ErrClaims, "session claim missing")
+		}
+		if p.Organization == nil || p.Organization.ID == "" {
+			return kind, tokenErr(ErrClaims, "organization claim missing")
+		}
+		if jti, ok := p.Others["jti"]; ok && jti != nil {
+			if _, ok := jti.(string); !ok {
+				return kind, tokenErr(ErrClaims, "jti is not a string")
+			}
 		}
 	}
 	if !p.ExpiresAt.set {
-		return tokenErr(ErrClaims, "exp missing")
+		return kind, tokenErr(ErrClaims, "exp missing")
 	}
 	if !p.IssuedAt.set {
-		return tokenErr(ErrClaims, "iat missing")
+		return kind, tokenErr(ErrClaims, "iat missing")
 	}
 	exp, iat := p.ExpiresAt.t, p.IssuedAt.t
 	if exp.Before(iat) {
-		return tokenErr(ErrClaims, "exp before iat")
+		return kind, tokenErr(ErrClaims, "exp before iat")
 	}
-	if exp.Sub(iat) > MaxTokenLifetime+v.leeway {
-		return tokenErr(ErrClaims, "lifetime longer than five minutes")
+	if exp.Sub(iat) > lifetime+v.leeway {
+		return kind, tokenErr(ErrClaims, "lifetime longer than the kind's maximum")
 	}
-	return nil
+	return kind, nil
 }
 
-// validateTime applies the time rules to a token that passed
-// validateStatic.
+// validateTime applies the time rules to a token that passed checkStatic.
 func (v *Verifier) validateTime(p *payload, now time.Time) error {
 	horizon := now.Add(v.leeway)
 	if p.IssuedAt.t.After(horizon) {

@@ -202,7 +202,7 @@ func (d numericDate) ptr(dst *jwt.NumericDate) *jwt.NumericDate {
 }
 
 // sessionClaims fills c from the claims of a session token that passed
-// validateStatic, with dates as the storage of its time pointers, and
+// checkStatic, with dates as the storage of its time pointers, and
 // returns its custom claims: the top-level claims other than the registered
 // names (jti included) and the https://stytch.com/ namespace, never nil. It
 // consumes p.Others.
@@ -230,4 +230,10 @@ func (p *payload) sessionClaims(c *client.Claims, dates *[3]jwt.NumericDate) map
 		}
 	}
 	return custom
+}
+
+// identity names the session of a payload that passed checkStatic as a
+// session's.
+func (p *payload) identity() Identity {
+	return Identity{SessionID: p.Session.ID, MemberID: p.Subject, OrganizationID: p.Organization.ID}
 }

@@ -94,22 +94,34 @@ var (
 	ErrClaims = newCategory("verifier: invalid claims", ErrInvalidToken)
 
 	// ErrNotYetValid reports an iat or nbf in the future beyond the leeway.
-	ErrNotYetValid = newCategory("verifier: session JWT not valid yet", ErrInvalidToken)
+	ErrNotYetValid = newCategory("verifier: token not valid yet", ErrInvalidToken)
+
+	// ErrM2MToken reports an M2M access token where a session JWT is
+	// required (Verify, VerifyMaxAge, AuthenticateJWT). It is never
+	// refreshable: Stytch's sessions API does not take M2M tokens.
+	ErrM2MToken = newCategory("verifier: M2M access token where a session JWT is required", ErrInvalidToken)
+
+	// ErrNotM2M reports a session JWT given to VerifyM2M.
+	ErrNotM2M = newCategory("verifier: not an M2M access token", ErrInvalidToken)
 )
 
 // ErrNoClient is returned by AuthenticateJWT when the remote Authenticate is
 // needed but the Verifier has neither a Config.Client nor a Config.Secret.
 var ErrNoClient = errors.New("verifier: remote authenticate needs Config.Client or Config.Secret")
 
-// TokenError is the error type Verify returns. Reason is one of the sentinels
-// of this package (ErrMalformed, ErrExpired, ErrKeysUnavailable, ...); Detail
-// is a fixed description written by this package; Err, when set, is the
-// underlying cause. Error() never contains any part of the token: neither the
-// cause's text nor attacker-chosen header values are printed.
+// TokenError is the error type Verify and VerifyM2M return. Reason is one
+// of the sentinels of this package (ErrMalformed, ErrExpired,
+// ErrKeysUnavailable, ...); Detail is a fixed description written by this
+// package; Err, when set, is the underlying cause. M2M is true when the
+// token's claims are an M2M access token's, or an M2M token was asked for:
+// such a token has no remote path, and CanRefreshRemotely is false for it
+// whatever the Reason. Error() never contains any part of the token:
+// neither the cause's text nor attacker-chosen header values are printed.
 type TokenError struct {
 	Reason error
 	Detail string
 	Err    error
+	M2M    bool
 }
 
 // Error returns the reason and the fixed detail.
@@ -138,10 +150,23 @@ func tokenErrCause(reason error, detail string, cause error) error {
 }
 
 // CanRefreshRemotely reports whether the remote Authenticate can succeed where
-// local verification failed with err: the token is authentic but expired or
-// too old, or no usable keys were available to check it. It is false for nil
-// and for every forgery (bad signature, unknown key, wrong alg, issuer or
-// audience, malformed token), which must be rejected without a network call.
+// local verification failed with err: the token is a session JWT that is
+// authentic but expired or too old, or no usable keys were available to
+// check it. It is false for nil, for every forgery (bad signature, unknown
+// key, wrong alg, issuer or audience, malformed token), which must be
+// rejected without a network call, and for every M2M access token (a
+// *TokenError with M2M set), for which no remote path exists.
 func CanRefreshRemotely(err error) bool {
+	if te, ok := errors.AsType[*TokenError](err); ok && te.M2M {
+		return false
+	}
 	return errors.Is(err, ErrExpired) || errors.Is(err, ErrTooOld) || errors.Is(err, ErrKeysUnavailable)
+}
+
+// m2mErr marks err, a *TokenError about an M2M token, as such.
+func m2mErr(err error) error {
+	if te, ok := err.(*TokenError); ok {
+		te.M2M = true
+	}
+	return err
 }

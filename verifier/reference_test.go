@@ -46,7 +46,7 @@ func (v *Verifier) referenceVerify(ctx context.Context, tok string, now time.Tim
 		if rc.p == nil { // a null payload: golang-jwt never called UnmarshalJSON
 			rc.p = new(payload)
 		}
-		if err := v.validateStatic(rc.p); err != nil {
+		if _, err := v.checkStatic(rc.p, kindSession); err != nil {
 			return nil, err
 		}
 		return v.lookupKey(ctx, id, now)
@@ -135,7 +135,7 @@ func sameDecision(t *testing.T, e *env, tok string) {
 	t.Helper()
 	ctx := context.Background()
 	now := e.clock.Now()
-	_, got := e.v.verify(ctx, tok, now)
+	_, got := e.v.verify(ctx, tok, kindSession, now)
 	want := e.v.referenceVerify(ctx, tok, now)
 	if (got == nil) != (want == nil) {
 		t.Fatalf("verify = %v, reference = %v for %q", got, want, tok)

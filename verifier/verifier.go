@@ -197,6 +197,7 @@ func (v *Verifier) Close() error {
 //
 // Errors are *TokenError values; branch with errors.Is on ErrInvalidToken
 // (and the specific reasons), ErrKeysUnavailable, and CanRefreshRemotely.
+// An M2M access token is ErrM2MToken. It is safe for concurrent use.
 func (v *Verifier) Verify(ctx context.Context, sessionJWT string) (*client.MemberSession, *client.Claims, error) {
 	return v.VerifyMaxAge(ctx, sessionJWT, 0)
 }
@@ -206,55 +207,125 @@ func (v *Verifier) Verify(ctx context.Context, sessionJWT string) (*client.Membe
 // client.ErrJWTTooOld). maxAge zero means no age limit; a negative maxAge is
 // treated as zero.
 func (v *Verifier) VerifyMaxAge(ctx context.Context, sessionJWT string, maxAge time.Duration) (*client.MemberSession, *client.Claims, error) {
-	session, claims, err := v.VerifyShared(ctx, sessionJWT, maxAge, time.Time{})
+	e, err := v.lookup(ctx, sessionJWT, kindSession, maxAge, time.Time{})
 	if err != nil {
 		return nil, nil, err
 	}
-	out := &result{session: *session, claims: *claims}
+	out := &result{session: e.res.session, claims: e.res.claims}
 	return &out.session, &out.claims, nil
 }
 
-// VerifyShared is VerifyMaxAge for callers on a hot path: it returns the
-// session and claims held by the verified-token cache instead of copies, so
-// a cache hit allocates nothing. Both are shared with every other caller of
-// the same token and must be treated as read-only, fields included.
+// Verified is the outcome of VerifyShared: exactly one of Session (with
+// Claims) or M2M is set on success. The pointed-to values are the
+// verified-token cache's own: read-only, shared with every other caller of
+// the same token, fields, slices and maps included.
+type Verified struct {
+	// Session and Claims are set for a session JWT.
+	Session *client.MemberSession
+	Claims  *client.Claims
+	// M2M is set for an M2M access token.
+	M2M *client.M2MClaims
+	// Identity is set whenever the token's payload was decoded and its
+	// claims are a session's: on success, and on every error for which
+	// CanRefreshRemotely(err) is true (expired or too old with a verified
+	// signature; ErrKeysUnavailable, where the signature could not be
+	// checked). It is what a remote answer about the token must be bound
+	// to (Sent.Identity).
+	Identity Identity
+	// IssuedAt is the token's iat (zero when unknown).
+	IssuedAt time.Time
+}
+
+// Identity names the session a token is about: the session claim's id, the
+// subject and the organization claim's id.
+type Identity struct{ SessionID, MemberID, OrganizationID string }
+
+// VerifyShared verifies a session JWT or an M2M access token for a caller
+// on a hot path: it returns the values held by the verified-token cache
+// instead of copies, by value, so a cache hit allocates nothing. maxAge
+// applies to session tokens only (zero or negative: no limit; a session
+// token older is ErrTooOld). The caller decides which kinds it accepts.
 //
 // now is the time of the check, for a caller that has just read the
 // Verifier's clock (Config.Now) for other checks too; the zero Time reads
 // the clock.
-func (v *Verifier) VerifyShared(ctx context.Context, sessionJWT string, maxAge time.Duration, now time.Time) (*client.MemberSession, *client.Claims, error) {
-	if len(sessionJWT) > v.maxTokenBytes {
-		return nil, nil, tokenErr(ErrTokenTooLarge, "longer than the configured maximum")
+//
+// Errors are those of Verify and VerifyM2M; on a refreshable one the
+// result still carries the token's Identity and IssuedAt.
+func (v *Verifier) VerifyShared(ctx context.Context, tok string, maxAge time.Duration, now time.Time) (Verified, error) {
+	e, err := v.lookup(ctx, tok, kindAny, maxAge, now)
+	var out Verified
+	if e != nil {
+		out.Identity, out.IssuedAt = e.ident, e.iat
+	}
+	if err != nil {
+		return out, err
+	}
+	if e.kind == kindM2M {
+		out.M2M = &e.m2m
+	} else {
+		out.Session, out.Claims = &e.res.session, &e.res.claims
+	}
+	return out, nil
+}
+
+// lookup returns the verified entry of tok, a token of kind want (or
+// kindAny), from the cache or by verifying it. maxAge applies to session
+// tokens only; the zero now reads the clock. With an error for which
+// CanRefreshRemotely is true it also returns an entry, which only its ident
+// and iat may be read from.
+func (v *Verifier) lookup(ctx context.Context, tok string, want tokenKind, maxAge time.Duration, now time.Time) (*cacheEntry, error) {
+	if len(tok) > v.maxTokenBytes {
+		err := tokenErr(ErrTokenTooLarge, "longer than the configured maximum")
+		if want == kindM2M {
+			err = m2mErr(err)
+		}
+		return nil, err
 	}
 	if now.IsZero() {
 		now = v.now()
 	}
+	var e *cacheEntry
 	if v.cache != nil {
-		if e := v.cache.get(sessionJWT); e != nil && v.servable(e, now, maxAge) {
-			return &e.res.session, &e.res.claims, nil
+		if e = v.cache.get(tok); e != nil && !v.servable(e, now) {
+			e = nil
 		}
 	}
-	e, err := v.verify(ctx, sessionJWT, now)
-	if err != nil {
-		return nil, nil, err
+	if e == nil {
+		var err error
+		if e, err = v.verify(ctx, tok, want, now); err != nil {
+			return e, err
+		}
+		if v.cache != nil {
+			v.cache.put(tok, e) // authentic: even a too-old token may serve callers allowing its age
+		}
 	}
-	if v.cache != nil {
-		v.cache.put(sessionJWT, e) // authentic: even a too-old token may serve callers allowing its age
+	if err := kindMismatch(e.kind, want); err != nil {
+		return nil, err
 	}
-	if maxAge > 0 && e.iat.Add(maxAge).Before(now) {
-		return nil, nil, tokenErr(ErrTooOld, "iat older than the maximum token age")
+	if e.kind == kindSession && maxAge > 0 && e.iat.Add(maxAge).Before(now) {
+		return e, tokenErr(ErrTooOld, "iat older than the maximum token age")
 	}
-	return &e.res.session, &e.res.claims, nil
+	return e, nil
+}
+
+// kindMismatch is the error for a verified token of kind when want was
+// asked for.
+func kindMismatch(kind, want tokenKind) error {
+	switch {
+	case kind == kindM2M && want == kindSession:
+		return m2mErr(tokenErr(ErrM2MToken, "an M2M access token, not a session JWT"))
+	case kind == kindSession && want == kindM2M:
+		return m2mErr(tokenErr(ErrNotM2M, "a session JWT, not an M2M access token"))
+	}
+	return nil
 }
 
 // servable reports whether a cached entry may answer now: the token has not
-// reached exp (no leeway: the cache never extends a token), is young enough,
-// and the same key is still published under its kid in a usable key set.
-func (v *Verifier) servable(e *cacheEntry, now time.Time, maxAge time.Duration) bool {
+// reached exp (no leeway: the cache never extends a token) and the same key
+// is still published under its kid in a usable key set.
+func (v *Verifier) servable(e *cacheEntry, now time.Time) bool {
 	if !now.Before(e.exp) {
-		return false
-	}
-	if maxAge > 0 && e.iat.Add(maxAge).Before(now) {
 		return false
 	}
 	s := v.usableSnapshot(now)
@@ -265,70 +336,106 @@ func (v *Verifier) servable(e *cacheEntry, now time.Time, maxAge time.Duration) 
 // verify runs the full check, each step once and in this order: character
 // set and shape; strict base64url of the header and its JSON; the payload's
 // strict base64url and JSON, decoded in one pass; alg (RS256 only); the
-// signature's base64url; the header rules and kid; the claim rules that
-// need no time; the key lookup; the RSA signature (golang-jwt's RS256);
-// then the time rules and the MemberSession mapping.
-func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*cacheEntry, error) {
+// signature's base64url; the header rules and kid; the token's kind and the
+// claim rules that need no time; the key lookup; the RSA signature
+// (golang-jwt's RS256); then the time rules and the mapping of the claims.
+// Errors about an M2M token, or where one was asked for, are marked so.
+func (v *Verifier) verify(ctx context.Context, tok string, want tokenKind, now time.Time) (*cacheEntry, error) {
+	t, err := parse(tok)
+	if err == nil {
+		var e *cacheEntry
+		if e, err = v.check(ctx, t, want, now); err == nil {
+			return e, nil
+		}
+	}
+	if want == kindM2M || t.p != nil && t.p.kind() == kindM2M {
+		return nil, m2mErr(err)
+	}
+	if CanRefreshRemotely(err) { // checkStatic passed: a session's claims
+		return &cacheEntry{ident: t.p.identity(), iat: t.p.IssuedAt.t}, err
+	}
+	return nil, err
+}
+
+// parsed is a token split and decoded up to its kid.
+type parsed struct {
+	kid    string
+	p      *payload
+	sig    []byte
+	signed string // the signing input: header and payload segments
+}
+
+// parse splits and decodes tok and applies the header rules. On an error
+// after the payload was decoded, the result still holds it.
+func parse(tok string) (parsed, error) {
 	if err := checkCharset(tok); err != nil {
-		return nil, err
+		return parsed{}, err
 	}
 	i := strings.IndexByte(tok, '.')
 	j := i + 1 + strings.IndexByte(tok[i+1:], '.')
 	if i < 0 || j <= i || strings.IndexByte(tok[j+1:], '.') >= 0 {
-		return nil, tokenErr(ErrMalformed, "not three segments")
+		return parsed{}, tokenErr(ErrMalformed, "not three segments")
 	}
 	var buf [512]byte
 	hdr, err := decodeSegment(buf[:0], tok[:i])
 	if err != nil {
-		return nil, tokenErr(ErrMalformed, "header is not base64url")
+		return parsed{}, tokenErr(ErrMalformed, "header is not base64url")
 	}
 	h, err := decodeHeader(hdr)
 	if err != nil {
-		return nil, err
+		return parsed{}, err
 	}
 	raw, err := decodeSegment(nil, tok[i+1:j])
 	if err != nil {
-		return nil, tokenErr(ErrMalformed, "payload is not base64url")
+		return parsed{}, tokenErr(ErrMalformed, "payload is not base64url")
 	}
-	p, err := decodePayload(raw)
-	if err != nil {
-		return nil, err
+	t := parsed{signed: tok[:j]}
+	if t.p, err = decodePayload(raw); err != nil {
+		return t, err
 	}
 	alg, err := algorithm(h)
 	if err != nil {
-		return nil, err
+		return t, err
 	}
-	sig, err := decodeSegment(buf[:0], tok[j+1:])
-	if err != nil {
-		return nil, tokenErr(ErrMalformed, "signature is not base64url")
+	if t.sig, err = decodeSegment(nil, tok[j+1:]); err != nil {
+		return t, tokenErr(ErrMalformed, "signature is not base64url")
 	}
 	if alg != jwt.SigningMethodRS256.Alg() {
-		return nil, tokenErr(ErrAlgorithm, "alg is not RS256")
+		return t, tokenErr(ErrAlgorithm, "alg is not RS256")
 	}
-	kid, err := keyID(h)
-	if err != nil {
-		return nil, err
-	}
+	t.kid, err = keyID(h)
+	return t, err
+}
+
+// check applies the claim rules, the key and the time to a parsed token,
+// and builds its cache entry.
+func (v *Verifier) check(ctx context.Context, t parsed, want tokenKind, now time.Time) (*cacheEntry, error) {
 	// Refuse what no key could make valid before looking one up, so a
 	// forged token is never "undecidable" for want of keys.
-	if err := v.validateStatic(p); err != nil {
-		return nil, err
-	}
-	key, err := v.lookupKey(ctx, kid, now)
+	kind, err := v.checkStatic(t.p, want)
 	if err != nil {
 		return nil, err
 	}
-	if err := jwt.SigningMethodRS256.Verify(tok[:j], sig, key); err != nil {
-		return nil, tokenErr(ErrBadSignature, "signature does not verify")
-	}
-	if err := v.validateTime(p, now); err != nil {
+	key, err := v.lookupKey(ctx, t.kid, now)
+	if err != nil {
 		return nil, err
 	}
-	e := &cacheEntry{kid: kid, key: key, iat: p.IssuedAt.t, exp: p.ExpiresAt.t}
-	if s := v.keys.Load(); s != nil && s.keys[kid] == key {
+	if err := jwt.SigningMethodRS256.Verify(t.signed, t.sig, key); err != nil {
+		return nil, tokenErr(ErrBadSignature, "signature does not verify")
+	}
+	if err := v.validateTime(t.p, now); err != nil {
+		return nil, err
+	}
+	e := &cacheEntry{kind: kind, kid: t.kid, key: key, iat: t.p.IssuedAt.t, exp: t.p.ExpiresAt.t}
+	if s := v.keys.Load(); s != nil && s.keys[t.kid] == key {
 		e.snap = s
 	}
-	if err := memberSession(p, e); err != nil {
+	if kind == kindM2M {
+		m2mClaims(t.p, &e.m2m)
+		return e, nil
+	}
+	e.ident = t.p.identity()
+	if err := memberSession(t.p, e); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -360,26 +467,6 @@ func checkCharset(tok string) error {
 		return tokenErr(ErrMalformed, "empty segment")
 	}
 	return nil
-}
-
-// checkShape accepts exactly three non-empty segments of the base64url
-// alphabet, without decoding anything.
-func checkShape(tok string) error {
-	dots := 0
-	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		switch {
-		case c == '.':
-			dots++
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
-		default:
-			return tokenErr(ErrMalformed, "character outside the base64url alphabet")
-		}
-	}
-	if dots != 2 {
-		return tokenErr(ErrMalformed, "not three segments")
-	}
-	return checkCharset(tok)
 }
 
 // ProjectID returns the project whose session JWTs v accepts.

@@ -40,6 +40,10 @@ const (
 	MaxTokenBytes = 8 << 10
 	// Leeway is the verifier's default clock skew.
 	Leeway = 5 * time.Second
+	// M2MClientID is the client id (sub) of the table's M2M tokens.
+	M2MClientID = "m2m-client-test-1"
+	// M2MLifetime is the lifetime of Stytch's M2M access tokens.
+	M2MLifetime = time.Hour
 	// KID is the kid the emulator must sign under (Options.KeyID): the raw
 	// headers of the table name it.
 	KID = "jwk-test-primary"
@@ -180,6 +184,23 @@ func (e *Env) Claims(iat time.Time) map[string]any {
 		},
 		OrganizationClaim: map[string]any{"organization_id": "organization-test-1", "slug": "acme"},
 		"tenant_tier":     "gold",
+	}
+}
+
+// M2MClaims returns the payload of a valid M2M access token issued at iat,
+// as Stytch mints them (section 8.3 of the API notes): sub the client id,
+// aud an array, scope one space-separated string, a one-hour lifetime, and
+// one custom claim.
+func (e *Env) M2MClaims(iat time.Time) map[string]any {
+	return map[string]any{
+		"iss":             "stytch.com/" + e.Server.ProjectID,
+		"aud":             []string{e.Server.ProjectID},
+		"sub":             M2MClientID,
+		"scope":           "read:documents write:documents",
+		"iat":             iat.Unix(),
+		"nbf":             iat.Unix(),
+		"exp":             iat.Add(M2MLifetime).Unix(),
+		"organization_id": "organization-test-1",
 	}
 }
 
