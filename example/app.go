@@ -69,6 +69,8 @@ type app struct {
 	// Members are the seeded members with a start-up session each; nil in
 	// real mode.
 	Members []demoMember
+	// M2M is the seeded M2M client; nil in real mode.
+	M2M *demoM2M
 	// SessionTTL is the lifetime of the demo sessions (emulator mode).
 	SessionTTL time.Duration
 	// ProjectID and BaseURL say which Stytch project and API the app uses.
@@ -122,6 +124,9 @@ func newApp(cfg appConfig) (a *app, err error) {
 		a.Emulator = stytchtest.NewServer(stytchtest.Options{Now: now})
 		cfg.ProjectID, cfg.Secret, cfg.BaseURL = a.Emulator.ProjectID, a.Emulator.Secret, a.Emulator.URL
 		if a.Members, err = seed(a.Emulator, a.store, a.SessionTTL); err != nil {
+			return a, err
+		}
+		if a.M2M, err = seedM2M(a.Emulator); err != nil {
 			return a, err
 		}
 	}
@@ -197,17 +202,6 @@ func newApp(cfg appConfig) (a *app, err error) {
 		return a, err
 	}
 	a.guards = append(a.guards, stdGuard)
-
-	if a.Mode == modeEmulator {
-		// Fetch the project policy now, with the seeded organizations', so
-		// that /healthz is ready from the start: the policy cache otherwise
-		// fetches on the first guarded request.
-		for _, org := range []demoOrg{orgAcme, orgGlobex} {
-			if _, err := a.policies.Index(ctx, org.ID); err != nil {
-				return a, fmt.Errorf("example: fetching the demo policy: %w", err)
-			}
-		}
-	}
 
 	a.Handler = a.routes(chiGuard, stdGuard)
 	return a, nil

@@ -69,7 +69,34 @@ func printBanner(w io.Writer, a *app, baseURL string) {
 	for _, t := range memberTries(a, baseURL) {
 		t.write(w)
 	}
+	if m := a.M2M; m != nil {
+		fmt.Fprintf(w, "\nM2M client %s (%s) holds the scope %s and acts for %s (custom claim organization_id):\n",
+			m.Name, m.ClientID, strings.Join(m.Scopes, " "), m.Org.Slug)
+		for _, t := range m2mTries(a, baseURL) {
+			t.write(w)
+		}
+	}
 	fmt.Fprintln(w)
+}
+
+// m2mTries are the example requests of the M2M client: a token from the
+// emulator's token endpoint, kept in TOKEN, and the scope-guarded routes.
+func m2mTries(a *app, baseURL string) []try {
+	m := a.M2M
+	token := "curl -s -u " + m.ClientID + ":" + m.Secret + " -d grant_type=client_credentials " +
+		a.Emulator.URL + "/v1/public/" + a.ProjectID + "/oauth2/token"
+	routes := baseURL + "/m2m/orgs/" + m.Org.ID
+	return []try{
+		{Say: "an access token from the emulator's token endpoint (OAuth 2.0 client credentials)", Status: 200, Line: token},
+		{Say: "the same, kept in TOKEN", Status: 200, Line: `TOKEN=$(` + token + ` | sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p')`},
+		{Say: "the route guarded by RequireScopes(\"read:documents\")", Status: 200, Line: `curl -H "Authorization: Bearer $TOKEN" ` + routes + "/documents"},
+		{Say: "a scope the client lacks (-i shows WWW-Authenticate naming read:invoices)", Status: 403, Code: "forbidden",
+			Line: `curl -i -H "Authorization: Bearer $TOKEN" ` + routes + "/invoices"},
+		{Say: "another organization", Status: 403, Code: "tenancy_mismatch",
+			Line: `curl -H "Authorization: Bearer $TOKEN" ` + baseURL + "/m2m/orgs/" + otherOf(m.Org).ID + "/documents"},
+		{Say: "a member route refuses M2M tokens", Status: 401, Code: "invalid_token",
+			Line: `curl -H "Authorization: Bearer $TOKEN" ` + baseURL + "/orgs/" + m.Org.ID + "/documents"},
+	}
 }
 
 // memberTries are the example requests of the demo members: every route,

@@ -55,7 +55,8 @@ var (
 
 // command is one shell line of the output with the status it says.
 type command struct {
-	line   string // as printed, without the indent
+	full   string // as printed, without the indent
+	line   string // the curl command in it
 	status int
 	code   string
 	assign string // the variable a capture line sets
@@ -83,7 +84,8 @@ func parseBanner(t *testing.T, out string) (vars map[string]string, cmds []comma
 		if e == nil {
 			t.Fatalf("line %d has no expectation before it: %q", i, lines[i-1])
 		}
-		c := command{line: strings.TrimPrefix(l, "  "), code: e[2]}
+		c := command{full: strings.TrimPrefix(l, "  "), code: e[2]}
+		c.line = c.full
 		fmt.Sscan(e[1], &c.status)
 		if m != nil {
 			c.assign, c.line = m[1], m[2]
@@ -325,7 +327,7 @@ func TestBannerInBash(t *testing.T) {
 	for _, c := range cmds {
 		if c.assign != "" {
 			// The line as printed, then whether it kept a token.
-			fmt.Fprintf(&script, "%s=$(%s | sed -n 's/.*\"access_token\": *\"\\([^\"]*\\)\".*/\\1/p')\n", c.assign, c.line)
+			script.WriteString(c.full + "\n")
 			fmt.Fprintf(&script, "if [ -n \"$%s\" ]; then echo 200; else echo 000; fi\n", c.assign)
 			continue
 		}

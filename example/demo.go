@@ -10,7 +10,6 @@ import (
 	"html/template"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +65,14 @@ func (d *demo) login(w http.ResponseWriter, r *http.Request) {
 		next = "/demo?run=all" // a fixed target: never a redirect to a caller's URL
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// otherOf returns the seeded organization that is not org.
+func otherOf(org demoOrg) demoOrg {
+	if org == orgAcme {
+		return orgGlobex
+	}
+	return orgAcme
 }
 
 // crossSiteOrigin is the origin of the cross-site replay.
@@ -167,14 +174,33 @@ func (d *demo) replayCrossSite(w http.ResponseWriter, r *http.Request) {
 	if len(r.Cookies()) == 0 {
 		sent["Cookie"] = "(none: not signed in)"
 	}
-	rec := httptest.NewRecorder()
+	rec := &recorder{header: http.Header{}}
 	d.app.Handler.ServeHTTP(rec, req)
-	res := rec.Result()
-	out := replay{Method: req.Method, Path: path, Sent: sent, Status: res.StatusCode, Challenge: res.Header.Get("WWW-Authenticate"), Body: json.RawMessage(`null`)}
-	if b := rec.Body.Bytes(); json.Valid(b) {
+	out := replay{Method: req.Method, Path: path, Sent: sent, Status: rec.status, Challenge: rec.header.Get("WWW-Authenticate"), Body: json.RawMessage(`null`)}
+	if b := rec.body.Bytes(); json.Valid(b) {
 		out.Body = b
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// recorder keeps the answer of a request served in-process.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
 }
 
 // demoCookieEcho adds to every response that sets cookies a demo-only
@@ -315,7 +341,7 @@ func (d *demo) page(w http.ResponseWriter, r *http.Request) {
 	if ahead := now.Sub(time.Now()).Round(time.Minute); ahead > 0 {
 		data.Ahead = shortDuration(ahead)
 	}
-	data.Actions = demoActions(data.OwnOrg, data.OtherOrg)
+	data.Actions = demoActions(data.OwnOrg, data.OtherOrg, d.app.M2M)
 	data.RunAll = r.URL.Query().Get("run") == "all"
 
 	var nonce [16]byte
@@ -338,9 +364,10 @@ func (d *demo) page(w http.ResponseWriter, r *http.Request) {
 // demoActions lists the page's buttons and their requests: every route of
 // the member's own organization on both routers, one in the other
 // organization (tenancy) and one without credentials when the page loads;
-// then the clock, the cross-site replays and the logout.
-func demoActions(own, other demoOrg) []action {
+// then the clock, the M2M client, the cross-site replays and the logout.
+func demoActions(own, other demoOrg, m2m *demoM2M) []action {
 	docs := "/orgs/" + own.ID + "/documents"
+	m2mDocs := "/orgs/" + m2m.Org.ID + "/documents"
 	title := map[string]string{"title": "Written from the demo page"}
 	return []action{
 		{
@@ -368,6 +395,25 @@ func demoActions(own, other demoOrg) []action {
 				{Method: "POST", Path: "/demo/clock/advance?by=6m", Send: "none", Note: "demo clock +6 min", Kind: "clock"},
 				{Method: "GET", Path: "/me", Send: "cookies", Note: "any session; see source in the body"},
 				{Method: "GET", Path: docs, Send: "cookies", Note: "documents:read, with the re-issued cookies"},
+			},
+		},
+		{
+			ID: "m2m", Title: "Machine clients (M2M)", Button: "Get a token and call",
+			Explain: "The emulator holds an M2M client, " + m2m.Name + " (" + m2m.ClientID + "), with the scope " +
+				strings.Join(m2m.Scopes, " ") + " and the custom claim organization_id = " + m2m.Org.ID + ". The demo server, " +
+				"which keeps its secret as a service would, gets an access token from the emulator's token endpoint " +
+				"(client credentials); the page then plays the machine and sends it as a Bearer token to routes guarded by " +
+				"RequireScopes. A missing scope is 403 with WWW-Authenticate naming it (insufficient_scope); another " +
+				"organization is 403 tenancy_mismatch; the member routes refuse M2M tokens (401, the guards do not set " +
+				"AcceptM2M), and the M2M routes refuse member sessions (403).",
+			Steps: []step{
+				{Method: "POST", Path: "/demo/m2m/token", Send: "none", Note: "client credentials at the emulator's token endpoint", Kind: "token"},
+				{Method: "GET", Path: "/m2m" + m2mDocs, Send: "m2m", Note: "scope read:documents"},
+				{Method: "GET", Path: "/std/m2m" + m2mDocs, Send: "m2m", Note: "scope read:documents on http.ServeMux"},
+				{Method: "GET", Path: "/m2m/orgs/" + m2m.Org.ID + "/invoices", Send: "m2m", Note: "scope read:invoices, which the client lacks"},
+				{Method: "GET", Path: "/m2m/orgs/" + otherOf(m2m.Org).ID + "/documents", Send: "m2m", Note: "scope read:documents in another organization"},
+				{Method: "GET", Path: m2mDocs, Send: "m2m", Note: "a member route (documents:read)"},
+				{Method: "GET", Path: "/m2m" + m2mDocs, Send: "cookies", Note: "your member session on the M2M route"},
 			},
 		},
 		{

@@ -369,7 +369,7 @@ var (
 )
 
 // pageRow is a result row of the demo page.
-type pageRow struct{ action, request, status, verdict, code, roles, cookies, source string }
+type pageRow struct{ action, request, status, verdict, code, roles, cookies, source, challenge string }
 
 func pageRows(dom string) []pageRow {
 	var rows []pageRow
@@ -378,7 +378,7 @@ func pageRows(dom string) []pageRow {
 		for _, kv := range rowAttr.FindAllStringSubmatch(m[2], -1) {
 			a[kv[1]] = html.UnescapeString(kv[2])
 		}
-		rows = append(rows, pageRow{a["action"], a["request"], a["status"], a["verdict"], a["code"], a["roles"], a["cookies"], a["source"]})
+		rows = append(rows, pageRow{a["action"], a["request"], a["status"], a["verdict"], a["code"], a["roles"], a["cookies"], a["source"], a["challenge"]})
 	}
 	return rows
 }
@@ -411,7 +411,7 @@ func checkRows(t *testing.T, dom string, want []wantRow) {
 // TestDemoInChromium loads /demo in headless Chromium after /demo/login and
 // checks the rows the page's script built from its API calls: on load for
 // carol (a viewer), and with every button pressed in turn for alice (an
-// admin): the clock, the cross-site replays and the logout. With
+// admin): the clock, the M2M panel, the cross-site replays and the logout. With
 // DEMO_SCREENSHOT=/path.png it also saves a screenshot of alice's page.
 func TestDemoInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
@@ -462,6 +462,16 @@ func TestDemoInChromium(t *testing.T) {
 			{"clock", "POST /demo/clock/advance?by=6m", "200", "", "", "-", ""},
 			{"clock", "GET /me", "200", "", "", "stytch_session_jwt until ", "remote"},
 			{"clock", "GET " + acme, "200", "", "admin", "-", ""},
+			// The M2M client: a token through the demo server, then the
+			// scope routes; a missing scope, another organization, a member
+			// route, and a member session on the M2M route are refused.
+			{"m2m", "POST /demo/m2m/token", "200", "", "", "-", ""},
+			{"m2m", "GET /m2m" + acme, "200", "", "client m2m-client-test-reporting (read:documents)", "-", ""},
+			{"m2m", "GET /std/m2m" + acme, "200", "", "client m2m-client-test-reporting (read:documents)", "-", ""},
+			{"m2m", "GET /m2m" + invoices, "403", "forbidden", "", "-", ""},
+			{"m2m", "GET /m2m" + globex, "403", "tenancy_mismatch", "", "-", ""},
+			{"m2m", "GET " + acme, "401", "invalid_token", "", "-", ""},
+			{"m2m", "GET /m2m" + acme, "403", "forbidden", "", "-", ""},
 			// The page's own POST passes; the replays from another site and
 			// from another origin of the same site are refused.
 			{"csrf", "POST " + acme, "201", "", "", "-", ""},
@@ -472,6 +482,12 @@ func TestDemoInChromium(t *testing.T) {
 			{"logout", "GET /me", "401", "missing_credentials", "", "-", ""},
 			{"logout", "GET " + acme, "401", "missing_credentials", "", "-", ""},
 		})
+		for _, r := range pageRows(dom) {
+			if r.action == "m2m" && strings.HasSuffix(r.request, "/invoices") &&
+				(!strings.Contains(r.challenge, `error="insufficient_scope"`) || !strings.Contains(r.challenge, `scope="read:invoices"`)) {
+				t.Errorf("the missing-scope row shows the challenge %q", r.challenge)
+			}
+		}
 		if !strings.Contains(dom, "Logged out") {
 			t.Error("the page does not say it logged out")
 		}

@@ -49,13 +49,24 @@
 //	POST   /orgs/{orgID}/documents        documents:write; Content-Type: application/json, {"title": "..."}
 //	DELETE /orgs/{orgID}/documents/{id}   documents:delete
 //	GET    /orgs/{orgID}/invoices         invoices:read
+//	GET    /m2m/orgs/{orgID}/documents    M2M access token with scope read:documents (Bearer only)
+//	GET    /m2m/orgs/{orgID}/invoices     M2M access token with scope read:invoices (Bearer only)
 //
 // The same routes are served by http.ServeMux under /std/. {orgID} must be
 // the session's own organization, or the request is refused with 403
 // tenancy_mismatch. Documents live in memory, per organization; their ids
 // are doc-N (doc-1, doc-2 and doc-3 are seeded), as the POST answers them.
 // The list and get answers carry granting_roles, the roles that granted the
-// route (Principal.Verdict).
+// route (Principal.Verdict), or for an M2M client its client_id and scopes.
+//
+// The /m2m routes are guarded by RequireScopes: they take M2M access tokens
+// (OAuth 2.0 client credentials, see client.M2M.Token) whose scopes grant the
+// route's, and whose organization_id custom claim names {orgID}. In emulator
+// mode the client m2m-client-test-reporting holds read:documents for acme;
+// the start-up output prints its secret and curl lines that get a token from
+// the emulator's token endpoint and call the routes. The member routes
+// refuse M2M tokens (401) and the /m2m routes member sessions (403), since
+// the guards do not set middleware.Config.AcceptM2M.
 //
 // /metrics serves the metrics the guards and the policy cache record through
 // the OpenTelemetry API (stytchguard_decisions_total by outcome, source and

@@ -107,9 +107,10 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// TestHealthz: GET /healthz is the guard's HealthHandler, ready from the
-// start in emulator mode (the policy is fetched while the app is built),
-// and holds no secret.
+// TestHealthz: GET /healthz is the guard's HealthHandler, ready at the first
+// probe (it fetches the project policy when none is held yet, so a
+// readiness probe does not wait for a first guarded request), and holds no
+// secret.
 func TestHealthz(t *testing.T) {
 	ta := newTestApp(t)
 	for _, path := range []string{"/healthz", "/std/healthz"} {

@@ -47,6 +47,14 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 		r.With(chiGuard.Require("documents", "delete")).Delete("/documents/{id}", chiAPI.deleteDocument)
 		r.With(chiGuard.Require("invoices", "read")).Get("/invoices", chiAPI.listInvoices)
 	})
+	// Machine clients: M2M access tokens (Bearer only) by scope, and the
+	// token's organization_id claim must name {orgID}. Member sessions are
+	// refused here (403), and M2M tokens on the member routes above (401),
+	// since the guards do not set AcceptM2M.
+	r.Route("/m2m/orgs/{orgID}", func(r chi.Router) {
+		r.With(chiGuard.RequireScopes("read:documents")).Get("/documents", chiAPI.listDocuments)
+		r.With(chiGuard.RequireScopes("read:invoices")).Get("/invoices", chiAPI.listInvoices)
+	})
 	if a.Mode == modeEmulator {
 		d := &demo{app: a, guard: chiGuard}
 		r.With(chiGuard.Optional).Get("/demo", d.page)
@@ -56,6 +64,7 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 		// whose cross-origin check covers requests with cookies.
 		r.Method(http.MethodPost, "/demo/clock/advance", xo.Handler(http.HandlerFunc(d.advanceClock)))
 		r.With(chiGuard.Optional).Method(http.MethodPost, "/demo/csrf", xo.Handler(http.HandlerFunc(d.replayCrossSite)))
+		r.Method(http.MethodPost, "/demo/m2m/token", xo.Handler(http.HandlerFunc(d.m2mToken)))
 	}
 	r.Get("/", a.index)
 
@@ -70,6 +79,8 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 	std.Handle("POST /std/orgs/{orgID}/documents", stdGuard.Require("documents", "write")(http.HandlerFunc(stdAPI.createDocument)))
 	std.Handle("DELETE /std/orgs/{orgID}/documents/{id}", stdGuard.Require("documents", "delete")(http.HandlerFunc(stdAPI.deleteDocument)))
 	std.Handle("GET /std/orgs/{orgID}/invoices", stdGuard.Require("invoices", "read")(http.HandlerFunc(stdAPI.listInvoices)))
+	std.Handle("GET /std/m2m/orgs/{orgID}/documents", stdGuard.RequireScopes("read:documents")(http.HandlerFunc(stdAPI.listDocuments)))
+	std.Handle("GET /std/m2m/orgs/{orgID}/invoices", stdGuard.RequireScopes("read:invoices")(http.HandlerFunc(stdAPI.listInvoices)))
 
 	top := http.NewServeMux()
 	top.Handle("/std/", std)
@@ -93,11 +104,10 @@ type api struct {
 
 func (h api) listDocuments(w http.ResponseWriter, r *http.Request) {
 	org := h.param(r, "orgID")
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeJSON(w, http.StatusOK, withSubject(r, map[string]any{
 		"organization_id": org,
 		"documents":       h.store.list(org),
-		"granting_roles":  grantingRoles(r),
-	})
+	}))
 }
 
 func (h api) getDocument(w http.ResponseWriter, r *http.Request) {
@@ -160,11 +170,23 @@ func (h api) deleteDocument(w http.ResponseWriter, r *http.Request) {
 
 func (h api) listInvoices(w http.ResponseWriter, r *http.Request) {
 	org := h.param(r, "orgID")
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeJSON(w, http.StatusOK, withSubject(r, map[string]any{
 		"organization_id": org,
 		"invoices":        h.store.listInvoices(org),
-		"granting_roles":  grantingRoles(r),
-	})
+	}))
+}
+
+// withSubject adds to body who was let through: for a member session the
+// roles that granted the route (granting_roles), for an M2M client its id
+// and scopes.
+func withSubject(r *http.Request, body map[string]any) map[string]any {
+	if p, ok := middleware.FromContext(r.Context()); ok && p.M2M != nil {
+		body["client_id"] = p.M2M.ClientID
+		body["scopes"] = p.M2M.Scopes
+		return body
+	}
+	body["granting_roles"] = grantingRoles(r)
+	return body
 }
 
 // grantingRoles returns the roles that granted the route's permission, from
@@ -232,9 +254,12 @@ GET    /orgs/{orgID}/documents/{id}      documents:read
 POST   /orgs/{orgID}/documents           documents:write   Content-Type: application/json, {"title": "..."}
 DELETE /orgs/{orgID}/documents/{id}      documents:delete
 GET    /orgs/{orgID}/invoices            invoices:read
+GET    /m2m/orgs/{orgID}/documents       M2M token with scope read:documents (Bearer)
+GET    /m2m/orgs/{orgID}/invoices        M2M token with scope read:invoices (Bearer)
 
 Document ids are doc-N (doc-1, doc-2, ...), as the POST answers them.
-{orgID} must be the session's own organization (else 403 tenancy_mismatch).
+{orgID} must be the session's own organization, or an M2M token's
+organization_id claim (else 403 tenancy_mismatch).
 The same routes are served by net/http's ServeMux under /std/.
 `
 

@@ -102,6 +102,35 @@ func (m *demoMember) sessionSpec(ttl time.Duration) stytchtest.SessionSpec {
 	}
 }
 
+// demoM2M is the seeded M2M client: a reporting service of acme that may
+// read documents.
+type demoM2M struct {
+	Name     string
+	ClientID string
+	Secret   string
+	Scopes   []string
+	// Org is the organization its tokens act for, through the custom claim
+	// organization_id (middleware.Config.M2MOrganizationClaim's default).
+	Org demoOrg
+}
+
+// seedM2M creates the demo M2M client in the emulator.
+func seedM2M(emu *stytchtest.Server) (*demoM2M, error) {
+	m := &demoM2M{Name: "reporting-service", ClientID: "m2m-client-test-reporting", Scopes: []string{"read:documents"}, Org: orgAcme}
+	id, secret, err := emu.NewM2MClient(stytchtest.M2MClientSpec{
+		ClientID:          m.ClientID,
+		Scopes:            m.Scopes,
+		CustomClaims:      map[string]any{"organization_id": m.Org.ID},
+		ClientName:        m.Name,
+		ClientDescription: "Reads acme's documents for reports",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("example: seeding the M2M client: %w", err)
+	}
+	m.ClientID, m.Secret = id, secret
+	return m, nil
+}
+
 // seed loads the demo policy, members and data into the emulator and the
 // store, and returns the members with a live session of ttl each.
 func seed(emu *stytchtest.Server, st *store, ttl time.Duration) ([]demoMember, error) {
