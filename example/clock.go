@@ -63,7 +63,7 @@ const (
 type clockState struct {
 	// Now is the demo clock after the move (RFC 3339, UTC).
 	Now time.Time `json:"now"`
-	// AdvancedBy is the move of this request ("6m0s").
+	// AdvancedBy is the move of this request ("6m").
 	AdvancedBy string `json:"advanced_by"`
 	// Ahead is how far the demo clock is ahead of the wall clock in total.
 	Ahead string `json:"ahead_of_wall_clock"`
@@ -87,7 +87,7 @@ func (d *demo) advanceClock(w http.ResponseWriter, r *http.Request) {
 	now := d.app.clock.Now()
 	writeJSON(w, http.StatusOK, clockState{
 		Now:        now.UTC().Truncate(time.Second),
-		AdvancedBy: by.String(),
-		Ahead:      now.Sub(before).Round(time.Second).String(),
+		AdvancedBy: shortDuration(by),
+		Ahead:      shortDuration(now.Sub(before).Round(time.Second)),
 	})
 }
