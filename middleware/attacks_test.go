@@ -11,14 +11,15 @@ import (
 )
 
 // TestVerifierAttackTableOverHTTP replays the verifier's whole attack table
-// (internal/attacks, 125 cases) through a Guard, each token as a Bearer
+// (internal/attacks, session and M2M cases) through a Guard (Authenticate
+// for session cases, RequireScopes for M2M ones), each token as a Bearer
 // header and as a cookie, each case on its own emulator and clock: a token
 // the verifier refuses is 401 with no call to Stytch's Authenticate; an
 // authentic expired one goes to Stytch, which never issued its session, so
 // it is 401 session_expired after one call per credential at most; a valid
 // one reaches the handler.
 func TestVerifierAttackTableOverHTTP(t *testing.T) {
-	for _, tc := range attacks.Table(t0) {
+	for _, tc := range append(attacks.Table(t0), attacks.M2MTable(t0)...) {
 		t.Run(tc.Name, func(t *testing.T) {
 			e := newEnv(t, nil)
 			_, jwt := e.session(orgAcme, "", "viewer")
@@ -28,6 +29,11 @@ func TestVerifierAttackTableOverHTTP(t *testing.T) {
 				e.clock.Set(tc.At)
 			}
 			h := e.g.Authenticate(okHandler())
+			if tc.Kind == attacks.M2M {
+				// Machine tokens are for scope routes (the table's carry
+				// read:documents).
+				h = e.g.RequireScopes("read:documents")(okHandler())
+			}
 			before := e.srv.Calls(stytchtest.EndpointAuthenticate)
 			for _, via := range []string{"header", "cookie"} {
 				r := req("GET", "/", bearer(tok))
@@ -42,6 +48,14 @@ func TestVerifierAttackTableOverHTTP(t *testing.T) {
 					// (RFC 6265): the Guard receives the valid token.
 					want = attacks.Accepted
 				}
+				if via == "cookie" && tc.Kind == attacks.M2M {
+					// An M2M token is never accepted from a cookie.
+					want = attacks.Reason("refused as a cookie")
+				}
+				if tc.Kind == attacks.M2M && want == attacks.Expired {
+					// No remote path for M2M tokens: expired is final.
+					want = attacks.Reason("expired M2M token")
+				}
 				switch want {
 				case attacks.Accepted:
 					if rec.Code != http.StatusOK {
@@ -50,6 +64,10 @@ func TestVerifierAttackTableOverHTTP(t *testing.T) {
 					continue
 				case attacks.Expired:
 					wantStatus(t, rec, http.StatusUnauthorized, middleware.CodeSessionExpired)
+				case attacks.NotM2M:
+					// A member's session JWT on a machine route, whether
+					// valid or expired: 403, and Stytch is not asked.
+					wantStatus(t, rec, http.StatusForbidden, middleware.CodeForbidden)
 				default:
 					if rec.Code != http.StatusUnauthorized {
 						t.Fatalf("%s: status %d, want 401; body %s", via, rec.Code, rec.Body.String())
@@ -60,9 +78,9 @@ func TestVerifierAttackTableOverHTTP(t *testing.T) {
 			}
 			calls := e.srv.Calls(stytchtest.EndpointAuthenticate) - before
 			switch {
-			case tc.Want == attacks.Expired && (calls < 1 || calls > 2):
+			case tc.Want == attacks.Expired && tc.Kind == attacks.Session && (calls < 1 || calls > 2):
 				t.Fatalf("%d authenticate calls for an authentic expired token, want 1 or 2", calls)
-			case tc.Want != attacks.Expired && calls != 0:
+			case (tc.Want != attacks.Expired || tc.Kind == attacks.M2M) && calls != 0:
 				t.Fatalf("%d authenticate calls, want 0", calls)
 			}
 		})

@@ -115,6 +115,10 @@ func okHandler() http.Handler {
 			_, _ = io.WriteString(w, `{"anonymous":true}`)
 			return
 		}
+		if p.M2M != nil {
+			_ = json.NewEncoder(w).Encode(map[string]any{"client_id": p.M2M.ClientID, "scopes": p.M2M.Scopes, "source": p.Source})
+			return
+		}
 		out := map[string]any{"member_id": p.MemberSession.MemberID, "organization_id": p.MemberSession.OrganizationID, "source": p.Source}
 		if v, ok := p.Verdict(); ok {
 			out["granting_roles"] = v.GrantingRoles

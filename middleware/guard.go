@@ -243,7 +243,7 @@ func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 		r, span := g.tel.startDecision(r)
 		start := g.start(r)
 		now := g.now()
-		p, r2, err := g.authenticate(w, r, now)
+		p, r2, err := g.authenticate(w, r, now, rt)
 		switch {
 		case err != nil:
 		case p.m2mClaims() != nil || rt.scopes != nil:
@@ -363,7 +363,7 @@ func (g *Guard) preflight(r *http.Request) bool {
 
 // authenticate returns the request's Principal (reusing one an outer guard
 // stored) and the request carrying it. now is g.now()'s reading.
-func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, now time.Time) (*Principal, *http.Request, error) {
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, now time.Time, rt *route) (*Principal, *http.Request, error) {
 	// Reuse the session an outer guard of this Guard decided; a Principal
 	// from another Guard (other project or MaxTokenAge) or from NewContext
 	// is not trusted.
@@ -384,7 +384,7 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, now time.Ti
 		}
 	}
 	pc, ctx := newPrincipal(r.Context())
-	if err := g.decide(w, r.Context(), cred, &pc.p, now); err != nil {
+	if err := g.decide(w, r.Context(), cred, &pc.p, now, rt); err != nil {
 		return nil, r, err
 	}
 	pc.p.guard = g
@@ -421,7 +421,14 @@ func (g *Guard) extract(r *http.Request) (Credential, error) {
 // decide runs steps 2-4 of the decision flow: local verification of a JWT,
 // and the remote Authenticate only when it can succeed.
 // It fills p.
-func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credential, p *Principal, now time.Time) error {
+func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credential, p *Principal, now time.Time, rt *route) error {
+	// A RequireScopes route admits machine clients only: a member's
+	// credential is refused there without asking Stytch anything.
+	notForMembers := func() error {
+		e := newError(ErrPermissionDenied, "route is for machine clients", nil)
+		e.Scope = strings.Join(rt.scopes, " ")
+		return e
+	}
 	if cred.SessionJWT != "" {
 		maxAge := g.cfg.MaxTokenAge
 		if f := g.cfg.Fleet; f != nil && f.Current() != nil {
@@ -443,6 +450,9 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 				p.Source, p.cred = SourceLocal, cred
 				return nil
 			}
+			if rt.scopes != nil {
+				return notForMembers()
+			}
 			if g.isRevoked(v.Session.MemberSessionID, now) {
 				return g.refuseRevoked(w, cred)
 			}
@@ -453,11 +463,17 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 		if !verifier.CanRefreshRemotely(err) {
 			return newError(ErrInvalidToken, "", err)
 		}
+		if rt.scopes != nil {
+			return notForMembers()
+		}
 		if errors.Is(err, verifier.ErrKeysUnavailable) {
 			g.cfg.Logger.Warn("stytchguard: signing keys unavailable; asking Stytch", "error", err)
 		}
 		sent := verifier.Sent{SessionJWT: cred.SessionJWT, Identity: v.Identity}
 		return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionJWT: cred.SessionJWT}, sent, p)
+	}
+	if rt.scopes != nil {
+		return notForMembers()
 	}
 	sent := verifier.Sent{SessionToken: cred.SessionToken}
 	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken}, sent, p)

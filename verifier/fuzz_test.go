@@ -5,20 +5,38 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
-// FuzzVerify feeds arbitrary strings to Verify. It must never panic, must
-// return only this package's error categories, must not echo the token in
-// errors, and must accept nothing but the valid tokens the emulator signed
-// for the seed corpus.
+// FuzzVerify feeds arbitrary strings to Verify, VerifyM2M and VerifyShared.
+// They must never panic, must return only this package's error categories
+// as *TokenError values, must not echo the token in errors, and must accept
+// nothing but the valid tokens of their kind the emulator signed for the
+// seed corpus.
 func FuzzVerify(f *testing.F) {
 	e := newEnv(f, nil)
-	valid := map[string]bool{}
+	valid := map[string]bool{} // session JWTs
+	validM2M := map[string]bool{}
+	// A token of each table is valid as its table's kind when accepted, and
+	// as the other kind when refused for being of that kind.
 	for _, tc := range attackTable() {
 		tok := tc.token(f, e)
-		if tc.want == nil && tc.at.IsZero() {
+		if tc.at.IsZero() && tc.want == nil {
+			valid[tok] = true
+		}
+		if tc.at.IsZero() && tc.want == ErrM2MToken {
+			validM2M[tok] = true
+		}
+		f.Add(tok)
+	}
+	for _, tc := range m2mAttackTable() {
+		tok := tc.token(f, e)
+		if tc.at.IsZero() && tc.want == nil {
+			validM2M[tok] = true
+		}
+		if tc.at.IsZero() && tc.want == ErrNotM2M {
 			valid[tok] = true
 		}
 		f.Add(tok)
@@ -30,26 +48,46 @@ func FuzzVerify(f *testing.F) {
 	valid[jwtStr] = true
 	f.Add(jwtStr)
 	ctx := context.Background()
-	f.Fuzz(func(t *testing.T, tok string) {
-		ms, claims, err := e.v.Verify(ctx, tok)
-		if err == nil {
-			if !valid[tok] {
-				t.Fatalf("accepted a token the emulator never signed: %q", tok)
-			}
-			if ms == nil || claims == nil {
-				t.Fatal("nil result without error")
-			}
-			return
-		}
+	refused := func(t *testing.T, tok string, err error) {
+		t.Helper()
 		if !errors.Is(err, ErrInvalidToken) && !errors.Is(err, ErrKeysUnavailable) {
 			t.Fatalf("error outside the categories: %v", err)
 		}
-		var te *TokenError
-		if !errors.As(err, &te) {
+		if _, ok := errors.AsType[*TokenError](err); !ok {
 			t.Fatalf("error is not a *TokenError: %v", err)
 		}
 		if len(tok) >= 16 && strings.Contains(err.Error(), tok) {
 			t.Fatalf("error text contains the token")
+		}
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		ms, claims, err := e.v.Verify(ctx, tok)
+		switch {
+		case err != nil:
+			refused(t, tok, err)
+		case !valid[tok]:
+			t.Fatalf("Verify accepted a token the emulator never signed as a session: %q", tok)
+		case ms == nil || claims == nil:
+			t.Fatal("nil result without error")
+		}
+		m2m, err := e.v.VerifyM2M(ctx, tok)
+		switch {
+		case err != nil:
+			refused(t, tok, err)
+			if CanRefreshRemotely(err) {
+				t.Fatalf("VerifyM2M error refreshable: %v", err)
+			}
+		case !validM2M[tok]:
+			t.Fatalf("VerifyM2M accepted a token the emulator never signed as M2M: %q", tok)
+		case m2m == nil:
+			t.Fatal("nil result without error")
+		}
+		res, err := e.v.VerifyShared(ctx, tok, 0, time.Time{})
+		switch {
+		case err != nil:
+			refused(t, tok, err)
+		case res.Session != nil && !valid[tok], res.M2M != nil && !validM2M[tok], (res.Session == nil) == (res.M2M == nil):
+			t.Fatalf("VerifyShared accepted %q as %+v", tok, res)
 		}
 	})
 }

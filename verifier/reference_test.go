@@ -180,7 +180,7 @@ func TestVerifyMatchesReference(t *testing.T) {
 // built on golang-jwt's parser would.
 func FuzzVerifyMatchesReference(f *testing.F) {
 	e := newEnv(f, nil)
-	for _, tc := range attackTable() {
+	for _, tc := range append(attackTable(), m2mAttackTable()...) {
 		f.Add(tc.token(f, e))
 	}
 	_, tok, err := e.srv.NewSession(stytchtest.SessionSpec{CustomClaims: map[string]any{"plan": "pro"}})

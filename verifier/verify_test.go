@@ -28,6 +28,8 @@ var reasons = map[attacks.Reason]error{
 	attacks.Claims:          ErrClaims,
 	attacks.NotYetValid:     ErrNotYetValid,
 	attacks.Expired:         ErrExpired,
+	attacks.M2MToken:        ErrM2MToken,
+	attacks.NotM2M:          ErrNotM2M,
 }
 
 // tokenCase is one row of the attack table, with its reason as a sentinel.
@@ -39,9 +41,14 @@ type tokenCase struct {
 }
 
 // attackTable is internal/attacks' table at t0, for this package's env.
-func attackTable() []tokenCase {
+func attackTable() []tokenCase { return tokenCases(attacks.Table(t0)) }
+
+// m2mAttackTable is internal/attacks' M2M table at t0.
+func m2mAttackTable() []tokenCase { return tokenCases(attacks.M2MTable(t0)) }
+
+func tokenCases(table []attacks.Case) []tokenCase {
 	var out []tokenCase
-	for _, c := range attacks.Table(t0) {
+	for _, c := range table {
 		want, ok := reasons[c.Want]
 		if !ok && c.Want != attacks.Accepted {
 			panic("attack reason without a sentinel: " + c.Want)
@@ -60,18 +67,27 @@ func attackTable() []tokenCase {
 // package's.
 func TestAttackFactsAgree(t *testing.T) {
 	if attacks.SessionClaim != SessionClaimName || attacks.OrganizationClaim != OrganizationClaimName ||
-		attacks.MaxTokenBytes != DefaultMaxTokenBytes || attacks.Leeway != DefaultLeeway {
+		attacks.MaxTokenBytes != DefaultMaxTokenBytes || attacks.Leeway != DefaultLeeway ||
+		attacks.M2MLifetime != MaxM2MTokenLifetime {
 		t.Fatal("internal/attacks disagrees with the verifier's constants")
 	}
 	names := map[string]bool{}
-	for _, c := range attacks.Table(t0) {
+	for _, c := range append(attacks.Table(t0), attacks.M2MTable(t0)...) {
 		if names[c.Name] {
 			t.Errorf("attack case %s appears twice", c.Name)
 		}
 		names[c.Name] = true
 	}
-	if len(names) < 125 {
-		t.Fatalf("%d attack cases, want at least 125", len(names))
+	for _, c := range attacks.M2MTable(t0) {
+		if c.Kind != attacks.M2M {
+			t.Errorf("M2M case %s is not of kind M2M", c.Name)
+		}
+	}
+	if n := len(attacks.Table(t0)); n < 125 {
+		t.Fatalf("%d session attack cases, want at least 125", n)
+	}
+	if n := len(attacks.M2MTable(t0)); n < 35 {
+		t.Fatalf("%d M2M attack cases, want at least 35", n)
 	}
 }
 
@@ -109,6 +125,50 @@ func TestVerifyAttackTable(t *testing.T) {
 			}
 			if len(tok) > 20 && strings.Contains(err.Error(), tok[len(tok)-20:]) {
 				t.Errorf("error text contains the token")
+			}
+			if n := e.srv.Calls(stytchtest.EndpointAuthenticate); n != 0 {
+				t.Errorf("%d authenticate calls, want 0", n)
+			}
+		})
+	}
+}
+
+// TestVerifyM2MAttackTable replays the M2M table through VerifyM2M: every
+// refusal has its reason, none is refreshable (not even an expired token),
+// and nothing reaches Stytch.
+func TestVerifyM2MAttackTable(t *testing.T) {
+	for _, tc := range m2mAttackTable() {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.CacheSize = -1 })
+			tok := tc.token(t, e)
+			if !tc.at.IsZero() {
+				e.clock.Set(tc.at)
+			}
+			got, err := e.v.VerifyM2M(context.Background(), tok)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("VerifyM2M: %v, want success", err)
+				}
+				if got.ClientID != attacks.M2MClientID || len(got.Scopes) != 2 {
+					t.Fatalf("VerifyM2M returned %+v", got)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("VerifyM2M error = %v, want %v", err, tc.want)
+			}
+			if got != nil {
+				t.Error("VerifyM2M returned claims with an error")
+			}
+			if CanRefreshRemotely(err) {
+				t.Errorf("CanRefreshRemotely(%v) = true for an M2M verification", err)
+			}
+			if len(tok) > 20 && strings.Contains(err.Error(), tok[len(tok)-20:]) {
+				t.Errorf("error text contains the token")
+			}
+			// The hot path decides the same, except that it takes session JWTs.
+			if _, err := e.v.VerifyShared(context.Background(), tok, 0, time.Time{}); tc.want != ErrNotM2M && !errors.Is(err, tc.want) {
+				t.Errorf("VerifyShared error = %v, want %v", err, tc.want)
 			}
 			if n := e.srv.Calls(stytchtest.EndpointAuthenticate); n != 0 {
 				t.Errorf("%d authenticate calls, want 0", n)

@@ -1,10 +1,14 @@
-// Package attacks is the attack table of session JWTs: 128 named cases, each
-// a token built against an emulator (forged, malformed, mistyped, expired,
-// signed with the wrong key or algorithm, smuggling headers or claims) with
-// the reason a verifier must refuse it, or none for the valid ones. The
-// verifier's tests check every reason; the middleware's tests replay the
-// whole table over HTTP, as header and as cookie. It is internal: only the
-// module's tests import it.
+// Package attacks is the attack table of Stytch tokens: named cases, each a
+// token built against an emulator (forged, malformed, mistyped, expired,
+// signed with the wrong key or algorithm, smuggling headers or claims, a
+// token of the other kind) with the reason a verifier must refuse it, or
+// none for the valid ones. Table holds the cases for a verifier of session
+// JWTs (M2M access tokens among them, to be refused as such); M2MTable the
+// cases for a verifier of M2M access tokens. Each case says which kind of
+// verification it is for (Kind), so a consumer may replay both tables in
+// one loop. The verifier's tests check every reason; the middleware's tests
+// replay the tables over HTTP. It is internal: only the module's tests
+// import it.
 package attacks
 
 import (
@@ -67,6 +71,10 @@ const (
 	Claims          Reason = "claims"
 	NotYetValid     Reason = "not yet valid"
 	Expired         Reason = "expired"
+	// M2MToken: an M2M access token where a session JWT is required.
+	M2MToken Reason = "m2m token"
+	// NotM2M: a session JWT where an M2M access token is required.
+	NotM2M Reason = "not m2m"
 )
 
 // Case is one row of the table.
@@ -74,9 +82,22 @@ type Case struct {
 	Name  string
 	Token func(tb testing.TB, e *Env) string
 	// At is the time of the check; zero means the table's t0.
-	At   time.Time
+	At time.Time
+	// Kind is the verification the case is for: a session JWT is required
+	// (Session, the zero value) or an M2M access token (M2M). Want is the
+	// reason of that verification.
+	Kind Kind
 	Want Reason
 }
+
+// Kind is the kind of token a verification requires.
+type Kind uint8
+
+// The kinds.
+const (
+	Session Kind = iota // a session JWT (Verify; a member route)
+	M2M                 // an M2M access token (VerifyM2M; a scope route)
+)
 
 // Env is what the tokens are built with: an emulator signing with the key
 // Keys returns first, under KID, and the time the checks run at.
@@ -728,5 +749,155 @@ func Table(t0 time.Time) []Case {
 		{Name: "jwks_key_exponent_3", Token: weakKey(func(w WeakKeys) *rsa.PrivateKey { return w.Exponent3 }), Want: UnknownKey},
 		// Any exponent other than 65537 is never used.
 		{Name: "jwks_key_exponent_65539", Token: weakKey(func(w WeakKeys) *rsa.PrivateKey { return w.Exponent65539 }), Want: UnknownKey},
+
+		// --- M2M access tokens where a session JWT is required ---
+		// A genuine M2M token on a member route.
+		{Name: "m2m_token_as_session", Token: func(tb testing.TB, e *Env) string {
+			return e.Sign(tb, e.M2MClaims(iat0), nil)
+		}, Want: M2MToken},
+		// An expired M2M token: refused as M2M, never refreshed with Stytch.
+		{Name: "m2m_token_expired_as_session", Token: func(tb testing.TB, e *Env) string {
+			return e.Sign(tb, e.M2MClaims(iat0), nil)
+		}, At: iat0.Add(2 * M2MLifetime), Want: M2MToken},
+		// A session JWT with a string scope claim is still a session (scope is a custom claim).
+		{Name: "session_with_string_scope_ok", Token: claims(map[string]any{"scope": "admin:*"})},
+		// No session claim and a scope that is no string: neither kind, refused as a session.
+		{Name: "no_session_scope_array", Token: claims(map[string]any{SessionClaim: nil, "scope": []string{"read:documents"}}), Want: Claims},
 	}
+}
+
+// M2MTable returns the cases for a verifier of M2M access tokens at t0
+// (Kind M2M): every token is issued one minute before t0 with a one-hour
+// lifetime unless the case says otherwise.
+func M2MTable(t0 time.Time) []Case {
+	iat0 := t0.Add(-time.Minute)
+	exp0 := iat0.Add(M2MLifetime)
+	valid := func(tb testing.TB, e *Env) string { return e.Sign(tb, e.M2MClaims(iat0), nil) }
+	claims := func(ch map[string]any) func(tb testing.TB, e *Env) string {
+		return func(tb testing.TB, e *Env) string { return e.Sign(tb, With(e.M2MClaims(iat0), ch), nil) }
+	}
+	raw := func(drop []string, extra string) func(tb testing.TB, e *Env) string {
+		return func(tb testing.TB, e *Env) string {
+			key, _, _ := Keys()
+			c := e.M2MClaims(iat0)
+			for _, k := range drop {
+				delete(c, k)
+			}
+			s := MustJSON(tb, c)
+			if extra != "" {
+				s = s[:len(s)-1] + "," + extra + "}"
+			}
+			return SignRaw(tb, key, `{"alg":"RS256","kid":"`+KID+`","typ":"JWT"}`, s)
+		}
+	}
+	cases := []Case{
+		// The baseline: an M2M token as Stytch mints it.
+		{Name: "m2m_valid", Token: valid},
+		// Exactly at exp: inside the leeway.
+		{Name: "m2m_at_exp", Token: valid, At: exp0},
+		// Signed by an attacker's key under the project's kid.
+		{Name: "m2m_forged_attacker_key", Token: func(tb testing.TB, e *Env) string {
+			_, other, _ := Keys()
+			return SignRaw(tb, other, `{"alg":"RS256","kid":"`+KID+`","typ":"JWT"}`, MustJSON(tb, e.M2MClaims(iat0)))
+		}, Want: BadSignature},
+		// Scopes widened after signing.
+		{Name: "m2m_scope_tampered", Token: func(tb testing.TB, e *Env) string {
+			p := strings.Split(valid(tb, e), ".")
+			p[1] = B64(MustJSON(tb, With(e.M2MClaims(iat0), map[string]any{"scope": "admin:*"})))
+			return strings.Join(p, ".")
+		}, Want: BadSignature},
+		// A kid the JWKS never published.
+		{Name: "m2m_kid_unknown", Token: func(tb testing.TB, e *Env) string {
+			return e.Sign(tb, e.M2MClaims(iat0), map[string]any{"kid": "jwk-test-forged"})
+		}, Want: UnknownKey},
+		// Signed by a published key with public exponent 3.
+		{Name: "m2m_key_exponent_3", Token: func(tb testing.TB, e *Env) string {
+			k := Weak().Exponent3
+			e.Server.PublishKey(&k.PublicKey, "jwk-test-m2m-e3")
+			return SignRaw(tb, k, `{"alg":"RS256","kid":"jwk-test-m2m-e3","typ":"JWT"}`, MustJSON(tb, e.M2MClaims(iat0)))
+		}, Want: UnknownKey},
+		// No signature needed, says the attacker.
+		{Name: "m2m_alg_none", Token: func(tb testing.TB, e *Env) string {
+			return e.Sign(tb, e.M2MClaims(iat0), map[string]any{"alg": "none"})
+		}, Want: Algorithm},
+		// HMAC keyed with the public RSA key.
+		{Name: "m2m_hs256_keyed_with_public_key", Token: func(tb testing.TB, e *Env) string {
+			key, _, _ := Keys()
+			der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return SignWith(tb, jwt.SigningMethodHS256, der, map[string]any{"kid": KID}, e.M2MClaims(iat0))
+		}, Want: Algorithm},
+		// A key set URL smuggled into the header.
+		{Name: "m2m_header_jku", Token: func(tb testing.TB, e *Env) string {
+			return e.Sign(tb, e.M2MClaims(iat0), map[string]any{"jku": "https://evil.example/jwks"})
+		}, Want: ForbiddenHeader},
+		// Over the size cap.
+		{Name: "m2m_oversized", Token: claims(map[string]any{"pad": strings.Repeat("x", MaxTokenBytes)}), Want: TooLarge},
+		// Invalid UTF-8 in the scope.
+		{Name: "m2m_scope_invalid_utf8", Token: raw([]string{"scope"}, "\"scope\":\"read:docu\xffments\""), Want: Malformed},
+		// Another project's issuer.
+		{Name: "m2m_iss_other_project", Token: claims(map[string]any{"iss": "stytch.com/project-test-other"}), Want: Issuer},
+		// The API base URL as issuer.
+		{Name: "m2m_iss_base_url", Token: func(tb testing.TB, e *Env) string {
+			return e.Sign(tb, With(e.M2MClaims(iat0), map[string]any{"iss": e.Server.URL}), nil)
+		}, Want: Issuer},
+		// Another project's audience.
+		{Name: "m2m_aud_other_project", Token: claims(map[string]any{"aud": []string{"project-test-other"}}), Want: Audience},
+		// No audience.
+		{Name: "m2m_aud_missing", Token: claims(map[string]any{"aud": nil}), Want: Audience},
+		// Expired: refused locally, there is no remote refresh for M2M tokens.
+		{Name: "m2m_expired", Token: valid, At: exp0.Add(Leeway), Want: Expired},
+		// Long expired.
+		{Name: "m2m_expired_day", Token: valid, At: exp0.Add(24 * time.Hour), Want: Expired},
+		// iat in the future beyond the leeway.
+		{Name: "m2m_iat_future", Token: valid, At: iat0.Add(-Leeway - time.Second), Want: NotYetValid},
+		// nbf in the future beyond the leeway.
+		{Name: "m2m_nbf_future", Token: claims(map[string]any{"nbf": t0.Add(time.Minute).Unix()}), Want: NotYetValid},
+		// The longest lifetime: one hour plus the leeway.
+		{Name: "m2m_lifetime_max", Token: claims(map[string]any{"exp": iat0.Add(M2MLifetime + Leeway).Unix()})},
+		// A second longer, as a stolen signing key would mint.
+		{Name: "m2m_lifetime_too_long", Token: claims(map[string]any{"exp": iat0.Add(M2MLifetime + Leeway + time.Second).Unix()}), Want: Claims},
+		// A day-long token.
+		{Name: "m2m_lifetime_day", Token: claims(map[string]any{"exp": iat0.Add(24 * time.Hour).Unix()}), Want: Claims},
+		// exp as a string.
+		{Name: "m2m_exp_string", Token: claims(map[string]any{"exp": fmt.Sprint(exp0.Unix())}), Want: Claims},
+		// exp missing.
+		{Name: "m2m_exp_missing", Token: claims(map[string]any{"exp": nil}), Want: Claims},
+		// iat missing.
+		{Name: "m2m_iat_missing", Token: claims(map[string]any{"iat": nil}), Want: Claims},
+		// No client id.
+		{Name: "m2m_sub_missing", Token: claims(map[string]any{"sub": nil}), Want: Claims},
+		// Client id of the wrong type.
+		{Name: "m2m_sub_number", Token: claims(map[string]any{"sub": 7}), Want: Claims},
+		// Scopes as an array, which a lax reader would take.
+		{Name: "m2m_scope_array", Token: claims(map[string]any{"scope": []string{"read:documents"}}), Want: Claims},
+		// Scope as a number.
+		{Name: "m2m_scope_number", Token: claims(map[string]any{"scope": 1}), Want: Claims},
+		// Scope as an object.
+		{Name: "m2m_scope_object", Token: claims(map[string]any{"scope": map[string]any{"read": "documents"}}), Want: Claims},
+		// Scope null.
+		{Name: "m2m_scope_null", Token: raw([]string{"scope"}, `"scope":null`), Want: Claims},
+		// No scope at all.
+		{Name: "m2m_scope_missing", Token: claims(map[string]any{"scope": nil}), Want: Claims},
+		// A second scope: one reader could see "admin:*".
+		{Name: "m2m_duplicate_scope", Token: raw(nil, `"scope":"admin:*"`), Want: Claims},
+		// A second sub.
+		{Name: "m2m_duplicate_sub", Token: raw(nil, `"sub":"m2m-client-test-evil"`), Want: Claims},
+		// An organization claim: M2M tokens are bound to the project, not to an organization.
+		{Name: "m2m_organization_claim", Token: claims(map[string]any{OrganizationClaim: map[string]any{"organization_id": "organization-test-1", "slug": "acme"}}), Want: Claims},
+		// A session claim next to a string scope: a session JWT, not an M2M token.
+		{Name: "m2m_session_claim_with_string_scope", Token: func(tb testing.TB, e *Env) string {
+			return e.Sign(tb, With(e.Claims(iat0), map[string]any{"scope": "read:documents"}), nil)
+		}, Want: NotM2M},
+		// A genuine session JWT on a scope route.
+		{Name: "m2m_session_jwt", Token: func(tb testing.TB, e *Env) string { return e.Sign(tb, e.Claims(iat0), nil) }, Want: NotM2M},
+		// An expired session JWT on a scope route: refused as a session, never refreshed.
+		{Name: "m2m_session_jwt_expired", Token: func(tb testing.TB, e *Env) string { return e.Sign(tb, e.Claims(iat0), nil) }, At: iat0.Add(time.Hour), Want: NotM2M},
+	}
+	for i := range cases {
+		cases[i].Kind = M2M
+	}
+	return cases
 }
