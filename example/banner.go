@@ -57,7 +57,7 @@ func printBanner(w io.Writer, a *app, baseURL string) {
 	fmt.Fprintf(w, "Demo members. Sessions last %s; their session JWTs expire 5 minutes after start-up, after\n", shortDuration(a.SessionTTL))
 	fmt.Fprintf(w, "which each request with one is checked by the emulator instead of locally (\"source\" in /me).\n")
 	for _, m := range a.Members {
-		fmt.Fprintf(w, "  %-6s %-7s %-7s org %s  member %s\n", m.Name, m.Role, m.Org.Slug, m.Org.ID, m.MemberID)
+		fmt.Fprintf(w, "  %-6s %-7s %-7s org %-27s member %s\n", m.Name, m.Role, m.Org.Slug, m.Org.ID, m.MemberID)
 	}
 	fmt.Fprintf(w, "Paste these lines into a shell (their session JWTs and tokens), then the curl lines below:\n\n")
 	for i := range a.Members {
