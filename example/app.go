@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/middleware"
@@ -33,8 +34,15 @@ type appConfig struct {
 	// BaseURL is the Stytch API base URL in real mode. Empty means the one
 	// chosen from ProjectID (live or test). Ignored in emulator mode.
 	BaseURL string
-	// Now is the clock of the emulator and the guards. Nil means time.Now.
-	Now func() time.Time
+	// Clock is the clock of the emulator, the verifier, the policy cache
+	// and the guards. Nil means a demoClock: the wall clock until POST
+	// /demo/clock/advance moves it forward (emulator mode only; in real
+	// mode nothing advances it).
+	Clock clock
+	// SessionTTL is the lifetime of the demo sessions (start-up and
+	// /demo/login), in whole minutes between Stytch's bounds (5 minutes and
+	// 366 days). Zero means defaultSessionTTL. Ignored in real mode.
+	SessionTTL time.Duration
 	// Logger receives the guards' records (one Debug record per decision).
 	// Nil means no logging.
 	Logger *slog.Logger
@@ -61,9 +69,16 @@ type app struct {
 	// Members are the seeded members with a start-up session each; nil in
 	// real mode.
 	Members []demoMember
+	// M2M is the seeded M2M client; nil in real mode.
+	M2M *demoM2M
+	// SessionTTL is the lifetime of the demo sessions (emulator mode).
+	SessionTTL time.Duration
 	// ProjectID and BaseURL say which Stytch project and API the app uses.
 	ProjectID, BaseURL string
 
+	clock    clock
+	meters   *sdkmetric.MeterProvider
+	metrics  http.Handler
 	store    *store
 	client   *client.Client
 	verifier *verifier.Verifier
@@ -82,13 +97,20 @@ func newApp(cfg appConfig) (a *app, err error) {
 	if (cfg.ProjectID == "") != (cfg.Secret == "") {
 		return nil, errors.New("example: set both STYTCH_PROJECT_ID and STYTCH_SECRET to use Stytch, or neither to use the embedded emulator")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = defaultSessionTTL
 	}
+	if err := checkSessionTTL(cfg.SessionTTL); err != nil {
+		return nil, err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = &demoClock{}
+	}
+	now := cfg.Clock.Now
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a = &app{Mode: modeStytch, store: newStore(cfg.Now)}
+	a = &app{Mode: modeStytch, clock: cfg.Clock, store: newStore(now)}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -98,11 +120,19 @@ func newApp(cfg appConfig) (a *app, err error) {
 
 	if cfg.ProjectID == "" {
 		a.Mode = modeEmulator
-		a.Emulator = stytchtest.NewServer(stytchtest.Options{Now: cfg.Now})
+		a.SessionTTL = cfg.SessionTTL
+		a.Emulator = stytchtest.NewServer(stytchtest.Options{Now: now})
 		cfg.ProjectID, cfg.Secret, cfg.BaseURL = a.Emulator.ProjectID, a.Emulator.Secret, a.Emulator.URL
-		if a.Members, err = seed(a.Emulator, a.store); err != nil {
+		if a.Members, err = seed(a.Emulator, a.store, a.SessionTTL); err != nil {
 			return a, err
 		}
+		if a.M2M, err = seedM2M(a.Emulator); err != nil {
+			return a, err
+		}
+	}
+
+	if a.meters, a.metrics, err = newMetrics(); err != nil {
+		return a, err
 	}
 
 	// One client, one verifier (one JWKS cache) and one policy cache, shared
@@ -113,7 +143,7 @@ func newApp(cfg appConfig) (a *app, err error) {
 	}
 	a.client = c
 	a.ProjectID, a.BaseURL = c.ProjectID(), c.BaseURL()
-	if a.policies, err = rbac.New(rbac.Config{Client: c, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
+	if a.policies, err = rbac.New(rbac.Config{Client: c, Now: now, Logger: cfg.Logger, MeterProvider: a.meters}); err != nil {
 		return a, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -121,7 +151,7 @@ func newApp(cfg appConfig) (a *app, err error) {
 	a.verifier, err = verifier.New(ctx, verifier.Config{
 		ProjectID:  cfg.ProjectID,
 		BaseURL:    c.BaseURL(),
-		Now:        cfg.Now,
+		Now:        now,
 		Client:     c,
 		Authorizer: a.policies,
 		Logger:     cfg.Logger,
@@ -141,12 +171,17 @@ func newApp(cfg appConfig) (a *app, err error) {
 	// the client, verifier and policy cache keeps one JWKS cache and one
 	// policy cache for both guards.
 	base := middleware.Config{
-		ProjectID: cfg.ProjectID,
-		Now:       cfg.Now,
-		Logger:    cfg.Logger,
-		Client:    c,
-		Verifier:  a.verifier,
-		Policies:  a.policies,
+		// One in-process fleet for both guards: a logout through one
+		// reaches the other at once, as it reaches every replica of a
+		// service through fleet.Redis.
+		Fleet:         newProcessFleet(),
+		MeterProvider: a.meters,
+		ProjectID:     cfg.ProjectID,
+		Now:           now,
+		Logger:        cfg.Logger,
+		Client:        c,
+		Verifier:      a.verifier,
+		Policies:      a.policies,
 	}
 	if a.Mode == modeEmulator {
 		// The demo is served over plain HTTP, so re-issued cookies must not
@@ -190,6 +225,9 @@ func (a *app) close() error {
 	}
 	if a.policies != nil {
 		errs = append(errs, a.policies.Close())
+	}
+	if a.meters != nil {
+		errs = append(errs, a.meters.Shutdown(context.Background()))
 	}
 	if a.client != nil {
 		a.client.HTTPClient().CloseIdleConnections()

@@ -26,6 +26,7 @@ func TestRouteMatrix(t *testing.T) {
 		{"healthz", "GET", "/healthz", "", want{"admin": 200, "editor": 200, "viewer": 200, "": 200}},
 		{"me", "GET", "/me", "", want{"admin": 200, "editor": 200, "viewer": 200, "": 401}},
 		{"list documents", "GET", "/orgs/{org}/documents", "", want{"admin": 200, "editor": 200, "viewer": 200, "": 401}},
+		{"get document", "GET", "/orgs/{org}/documents/{doc}", "", want{"admin": 200, "editor": 200, "viewer": 200, "": 401}},
 		{"create document", "POST", "/orgs/{org}/documents", `{"title":"matrix"}`, want{"admin": 201, "editor": 201, "viewer": 403, "": 401}},
 		// A missing id: 404 means the guard let the request through to the
 		// handler, 403 that it did not.
@@ -56,7 +57,9 @@ func TestRouteMatrix(t *testing.T) {
 				}
 				for _, kind := range kinds {
 					t.Run(router+"/"+rt.name+"/"+name+"/"+string(kind), func(t *testing.T) {
-						path := mount + strings.ReplaceAll(rt.path, "{org}", org)
+						// {doc}: a seeded document of the caller's organization.
+						doc := map[string]string{orgAcme.ID: "doc-1", orgGlobex.ID: "doc-3"}[org]
+						path := mount + strings.NewReplacer("{org}", org, "{doc}", doc).Replace(rt.path)
 						got := ta.do(t, m, kind, rt.method, path, rt.body)
 						if got.Status != rt.want[role] {
 							t.Fatalf("%s %s as %s (%s): status %d, want %d; body %s", rt.method, path, name, kind, got.Status, rt.want[role], got.Body)
@@ -164,6 +167,31 @@ func TestDocumentLifecycle(t *testing.T) {
 
 	if ids := documentIDs(t, ta.do(t, carol, credCookies, "GET", "/std"+acmeDocs, "")); !slices.Contains(ids, doc.ID) {
 		t.Fatalf("viewer does not see the new document through /std: %v", ids)
+	}
+	// One document, with the roles that granted the read.
+	for _, tc := range []struct {
+		m     *demoMember
+		path  string
+		roles []string
+	}{
+		{carol, acmeDocs + "/" + doc.ID, []string{"viewer"}},
+		{alice, "/std" + acmeDocs + "/" + doc.ID, []string{"admin"}},
+	} {
+		got := ta.do(t, tc.m, credJWT, "GET", tc.path, "")
+		var body struct {
+			Document      document `json:"document"`
+			GrantingRoles []string `json:"granting_roles"`
+		}
+		if err := json.Unmarshal(got.Body, &body); err != nil || got.Status != 200 {
+			t.Fatalf("GET %s: %d %s", tc.path, got.Status, got.Body)
+		}
+		if body.Document != doc || !slices.Equal(body.GrantingRoles, tc.roles) {
+			t.Errorf("GET %s as %s: %+v, roles %v, want %+v, %v", tc.path, tc.m.Name, body.Document, body.GrantingRoles, doc, tc.roles)
+		}
+	}
+	// Another organization's id is not found there, even by its admin.
+	if got := ta.do(t, dave, credJWT, "GET", "/orgs/"+orgGlobex.ID+"/documents/"+doc.ID, ""); got.Status != http.StatusNotFound {
+		t.Fatalf("globex read of an acme id: status %d", got.Status)
 	}
 	if ids := documentIDs(t, ta.do(t, dave, credJWT, "GET", "/orgs/"+orgGlobex.ID+"/documents", "")); slices.Contains(ids, doc.ID) {
 		t.Fatalf("globex lists an acme document: %v", ids)

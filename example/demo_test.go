@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,8 +75,8 @@ func TestDemoLoginSetsSessionCookies(t *testing.T) {
 		if !c.HttpOnly || c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
 			t.Errorf("%s attributes: %s", name, c.String())
 		}
-		if until := time.Until(c.Expires); until < demoSessionDuration-time.Minute || until > demoSessionDuration+time.Minute {
-			t.Errorf("%s expires in %v, want about %v", name, until, demoSessionDuration)
+		if until := time.Until(c.Expires); until < defaultSessionTTL-time.Minute || until > defaultSessionTTL+time.Minute {
+			t.Errorf("%s expires in %v, want about %v", name, until, defaultSessionTTL)
 		}
 	}
 	if got := middleware.Classify(cookies[middleware.DefaultJWTCookie].Value, 0); got != middleware.KindJWT {
@@ -106,12 +108,23 @@ func TestDemoLoginSetsSessionCookies(t *testing.T) {
 		t.Fatalf("GET invoices with login cookies: %d %s", got.Status, got.Body)
 	}
 
+	// ?run=all leads to the page that presses every button; any other value
+	// to the plain page: the target is never the caller's.
+	for q, want := range map[string]string{"run=all": "/demo?run=all", "run=https://evil.example": "/demo", "run=": "/demo"} {
+		if resp, _ := get(t, ta.noRedirect(), ta.srv.URL+"/demo/login?member=bob&"+q); resp.Header.Get("Location") != want {
+			t.Errorf("login ?%s redirects to %q, want %q", q, resp.Header.Get("Location"), want)
+		}
+	}
+
 	for _, q := range []string{"member=mallory", "member=", "member=ALICE", ""} {
 		if resp, _ := get(t, ta.noRedirect(), ta.srv.URL+"/demo/login?"+q); resp.StatusCode != http.StatusNotFound || len(resp.Cookies()) != 0 {
 			t.Errorf("login ?%s: status %d, %d cookies", q, resp.StatusCode, len(resp.Cookies()))
 		}
 	}
 }
+
+// externalRef matches a reference the page would load from elsewhere.
+var externalRef = regexp.MustCompile(`(?i)(src|href|action)\s*=\s*"?\s*(https?:)?//`)
 
 func TestDemoPage(t *testing.T) {
 	ta := newTestApp(t)
@@ -152,118 +165,337 @@ func TestDemoPage(t *testing.T) {
 			if !strings.Contains(csp, "script-src 'nonce-"+m[1]+"'") || !strings.Contains(csp, "default-src 'none'") {
 				t.Errorf("CSP %q does not pin the script nonce %s", csp, m[1])
 			}
-			for _, asset := range []string{"http://", "https://", "src=\"//"} {
-				if strings.Contains(strings.ReplaceAll(body, ta.srv.URL, ""), asset) {
-					t.Errorf("page refers to an external asset (%q)", asset)
-				}
+			if m := externalRef.FindString(body); m != "" {
+				t.Errorf("page refers to an external asset: %s", m)
 			}
 		})
 	}
 }
 
-func TestDemoLogoutRevokes(t *testing.T) {
+// TestLogoutRevokes: POST /logout revokes the session at Stytch, refuses
+// it on both guards at once (they share revocations through the process
+// fleet), and clears the cookies; the demo-only header names them.
+func TestLogoutRevokes(t *testing.T) {
 	ta := newTestApp(t)
-	resp, _ := get(t, ta.noRedirect(), ta.srv.URL+"/demo/login?member=alice")
-	var tok string
-	var jar []*http.Cookie
-	for _, c := range resp.Cookies() {
-		jar = append(jar, c)
-		if c.Name == middleware.DefaultTokenCookie {
-			tok = c.Value
+	cookies := ta.loginCookies(t, "alice")
+	jwtCookie, tokCookie := cookies[0], cookies[1]
+	if jwtCookie.Name != middleware.DefaultJWTCookie {
+		jwtCookie, tokCookie = tokCookie, jwtCookie
+	}
+	alice := &demoMember{SessionJWT: jwtCookie.Value, SessionToken: tokCookie.Value}
+	docs := "/orgs/" + orgAcme.ID + "/documents"
+	// Warm both guards: the JWT is verified locally and cached on each.
+	for _, p := range []string{docs, "/std" + docs} {
+		if got := ta.do(t, alice, credJWT, "GET", p, ""); got.Status != 200 {
+			t.Fatalf("before logout %s: %d", p, got.Status)
 		}
 	}
-	req, _ := http.NewRequest("GET", ta.srv.URL+"/demo/logout", nil)
-	for _, c := range jar {
-		req.AddCookie(c)
+
+	// Another site cannot log the member out (a cookie POST, cross-site):
+	// neither revoke the session nor clear its cookies.
+	for _, p := range []string{"/logout", "/std/logout"} {
+		got, set := ta.withCookies(t, cookies, "POST", p, http.Header{"Sec-Fetch-Site": {"cross-site"}})
+		if got.Status != 403 || len(set) != 0 {
+			t.Fatalf("cross-site %s: %d %s, set %v", p, got.Status, got.Body, set)
+		}
 	}
-	out, err := ta.noRedirect().Do(req)
+	if got := ta.do(t, alice, credJWT, "GET", "/me", ""); got.Status != 200 {
+		t.Fatalf("session ended by a cross-site logout: %d", got.Status)
+	}
+
+	got, set := ta.withCookies(t, cookies, "POST", "/logout", nil)
+	if got.Status != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", got.Status, got.Body)
+	}
+	for _, name := range []string{middleware.DefaultJWTCookie, middleware.DefaultTokenCookie} {
+		if c := set[name]; c == nil || c.MaxAge >= 0 {
+			t.Errorf("%s not cleared: %v", name, got.Header.Values("Set-Cookie"))
+		}
+	}
+	if echo := got.Header.Get("X-Demo-Set-Cookie"); echo != "stytch_session_jwt cleared, stytch_session cleared" {
+		t.Errorf("X-Demo-Set-Cookie %q", echo)
+	}
+
+	cases := []struct {
+		name, path string
+		kind       credKind
+	}{
+		// The JWT is still within its 5 minutes: only the revocation
+		// refuses it, on the guard that logged out...
+		{"JWT on chi", docs, credJWT},
+		// ...and on the other guard, told through the fleet.
+		{"JWT on ServeMux", "/std" + docs, credJWT},
+		// The session token goes to Stytch, where the session is gone.
+		{"token on ServeMux", "/std/me", credToken},
+		// Cookies copied before the logout are the same session.
+		{"cookies on chi", "/me", credCookies},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ta.do(t, alice, tc.kind, "GET", tc.path, ""); got.Status != 401 || got.errorCode() != "session_expired" {
+				t.Fatalf("after logout: %d %s", got.Status, got.Body)
+			}
+		})
+	}
+	// Logging out twice, or without a session, is not an error.
+	for _, cs := range [][]*http.Cookie{cookies, nil} {
+		if got, _ := ta.withCookies(t, cs, "POST", "/std/logout", nil); got.Status != http.StatusNoContent {
+			t.Fatalf("second logout: %d %s", got.Status, got.Body)
+		}
+	}
+}
+
+func TestDescribeSetCookies(t *testing.T) {
+	at := time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name   string
+		values []string
+		want   string
+	}{
+		{"none", nil, ""},
+		{"re-issued", []string{
+			"stytch_session_jwt=eyJ.a.b; Path=/; Expires=" + at.Format(http.TimeFormat) + "; HttpOnly; SameSite=Lax",
+			"stytch_session=tok; Path=/; Expires=" + at.Format(http.TimeFormat) + "; HttpOnly",
+		}, "stytch_session_jwt until 2030-05-01T12:00:00Z, stytch_session until 2030-05-01T12:00:00Z"},
+		{"cleared by Max-Age", []string{"stytch_session=; Path=/; Max-Age=0"}, "stytch_session cleared"},
+		{"cleared by a past date", []string{"stytch_session=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"}, "stytch_session cleared"},
+		{"browser session", []string{"a=b; Path=/"}, "a for the browser session"},
+		{"unparsable skipped", []string{"=;", "a=b"}, "a for the browser session"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := describeSetCookies(tc.values)
+			if got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			// The value of a cookie is never echoed.
+			if strings.Contains(got, "eyJ") || strings.Contains(got, "tok") {
+				t.Fatalf("value echoed: %q", got)
+			}
+		})
+	}
+}
+
+// TestCrossSiteReplay is the CSRF row of /demo: the demo server replays a
+// form POST of another page with the browser's cookies; the guard refuses
+// it and nothing is created.
+func TestCrossSiteReplay(t *testing.T) {
+	ta := newTestApp(t)
+	bob := ta.member(t, "bob")
+	cookies := ta.loginCookies(t, "bob")
+	before := documentIDs(t, ta.do(t, bob, credJWT, "GET", "/orgs/"+orgAcme.ID+"/documents", ""))
+
+	for _, tc := range []struct {
+		from, origin, site string
+		cookies            []*http.Cookie
+		want               int
+		code               string
+	}{
+		// A form on another site posts to the API with the member's cookies.
+		{"cross-site", crossSiteOrigin, "cross-site", cookies, 403, "cross_origin"},
+		// A page on another port of the host: same site, so SameSite=Lax
+		// cookies go along; only the origin check stops it.
+		{"same-site", "http://127.0.0.1:", "same-site", cookies, 403, "cross_origin"},
+		// Without cookies there is nothing to forge: 401.
+		{"cross-site", crossSiteOrigin, "cross-site", nil, 401, "missing_credentials"},
+	} {
+		t.Run(tc.from+fmt.Sprint(len(tc.cookies)), func(t *testing.T) {
+			got, _ := ta.withCookies(t, tc.cookies, "POST", "/demo/csrf?from="+tc.from, nil)
+			if got.Status != 200 {
+				t.Fatalf("replay: %d %s", got.Status, got.Body)
+			}
+			var r replay
+			if err := json.Unmarshal(got.Body, &r); err != nil {
+				t.Fatal(err)
+			}
+			var body struct{ Error string }
+			_ = json.Unmarshal(r.Body, &body)
+			if r.Status != tc.want || body.Error != tc.code {
+				t.Fatalf("replayed POST: %d %s, want %d %s", r.Status, r.Body, tc.want, tc.code)
+			}
+			if r.Method != "POST" || r.Path != "/orgs/"+orgAcme.ID+"/documents" || !strings.HasPrefix(r.Sent["Origin"], tc.origin) || r.Sent["Sec-Fetch-Site"] != tc.site {
+				t.Errorf("replay %+v", r)
+			}
+			if strings.Contains(string(got.Body), cookies[0].Value) || strings.Contains(string(got.Body), cookies[1].Value) {
+				t.Error("the replay's answer holds a cookie value")
+			}
+		})
+	}
+	if after := documentIDs(t, ta.do(t, bob, credJWT, "GET", "/orgs/"+orgAcme.ID+"/documents", "")); !slices.Equal(after, before) {
+		t.Fatalf("a refused replay created a document: %v, was %v", after, before)
+	}
+
+	// The control: the same cookies from the page's own origin create one.
+	req, _ := http.NewRequest("POST", ta.srv.URL+"/orgs/"+orgAcme.ID+"/documents", strings.NewReader(`{"title":"same origin"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := ta.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out.Body.Close()
-	if out.StatusCode != http.StatusSeeOther {
-		t.Fatalf("logout status %d", out.StatusCode)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("same-origin POST: %d", resp.StatusCode)
 	}
-	cleared := 0
-	for _, c := range out.Cookies() {
-		if c.MaxAge < 0 {
-			cleared++
-		}
-	}
-	if cleared != 2 {
-		t.Errorf("logout cleared %d cookies, want 2: %v", cleared, out.Header.Values("Set-Cookie"))
-	}
-	// The session is gone at Stytch: its token is refused.
-	if got := ta.do(t, &demoMember{SessionToken: tok}, credToken, "GET", "/me", ""); got.Status != 401 || got.errorCode() != "session_expired" {
-		t.Fatalf("revoked session token: %d %s", got.Status, got.Body)
+
+	for _, tc := range []struct {
+		name, query string
+		header      http.Header
+		want        int
+	}{
+		{"unknown from", "from=elsewhere", nil, 400},
+		// The replay endpoint itself is protected from other sites.
+		{"cross-site call of the replay", "from=cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}}, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, _ := ta.withCookies(t, cookies, "POST", "/demo/csrf?"+tc.query, tc.header); got.Status != tc.want {
+				t.Fatalf("status %d, want %d: %s", got.Status, tc.want, got.Body)
+			}
+		})
 	}
 }
 
 // chromiumPath is where Debian's chromium package installs the browser.
 const chromiumPath = "/usr/bin/chromium"
 
-// row matches one result row of the demo page as the page's script builds
-// it.
-var row = regexp.MustCompile(`<tr class="(\w+)" data-verdict="\w+" data-status="(\d+)"><td>(\w+)</td><td>([^<]*)</td><td>[^<]*</td><td>(\w+)</td><td class="status">\d+</td><td class="verdict">\w+</td><td class="code">([^<]*)</td></tr>`)
+// resultRow matches one result row of the demo page as its script builds
+// it, and rowAttr one of its data attributes.
+var (
+	resultRow = regexp.MustCompile(`<tr class="result (\w+)"([^>]*)>`)
+	rowAttr   = regexp.MustCompile(`data-(\w+)="([^"]*)"`)
+)
+
+// pageRow is a result row of the demo page.
+type pageRow struct{ action, request, status, verdict, code, roles, cookies, source, challenge string }
+
+func pageRows(dom string) []pageRow {
+	var rows []pageRow
+	for _, m := range resultRow.FindAllStringSubmatch(dom, -1) {
+		a := map[string]string{}
+		for _, kv := range rowAttr.FindAllStringSubmatch(m[2], -1) {
+			a[kv[1]] = html.UnescapeString(kv[2])
+		}
+		rows = append(rows, pageRow{a["action"], a["request"], a["status"], a["verdict"], a["code"], a["roles"], a["cookies"], a["source"], a["challenge"]})
+	}
+	return rows
+}
+
+// wantRow is what a test expects of a page row: request is a prefix or
+// suffix of the row's; cookies a substring ("-" for none).
+type wantRow struct{ action, request, status, code, roles, cookies, source string }
+
+func checkRows(t *testing.T, dom string, want []wantRow) {
+	t.Helper()
+	rows := pageRows(dom)
+	if len(rows) != len(want) {
+		t.Fatalf("%d result rows, want %d:\n%s", len(rows), len(want), dom)
+	}
+	for i, w := range want {
+		r := rows[i]
+		ok := r.action == w.action && (strings.HasPrefix(r.request, w.request) || strings.HasSuffix(r.request, w.request)) &&
+			r.status == w.status && r.code == w.code && r.roles == w.roles && r.source == w.source
+		if w.cookies == "-" {
+			ok = ok && r.cookies == ""
+		} else {
+			ok = ok && strings.Contains(r.cookies, w.cookies)
+		}
+		if !ok {
+			t.Errorf("row %d = %+v\n        want %+v", i, r, w)
+		}
+	}
+}
 
 // TestDemoInChromium loads /demo in headless Chromium after /demo/login and
-// checks the table the page's script built from its API calls.
+// checks the rows the page's script built from its API calls: on load for
+// carol (a viewer), and with every button pressed in turn for alice (an
+// admin): the clock, the M2M panel, the cross-site replays and the logout. With
+// DEMO_SCREENSHOT=/path.png it also saves a screenshot of alice's page.
 func TestDemoInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("%s not found: install Debian's chromium package (example/test-browser.sh does) to run the browser test", chromiumPath)
 	}
 	ta := newTestApp(t)
+	acme, globex := "/orgs/"+orgAcme.ID+"/documents", "/orgs/"+orgGlobex.ID+"/documents"
+	invoices := "/orgs/" + orgAcme.ID + "/invoices"
 
-	type want struct{ method, pathSuffix, status, verdict, code string }
-	cases := []struct {
-		member string
-		rows   []want
-	}{
-		{"alice", []want{
-			{"GET", "/me", "200", "allowed", ""},
-			{"GET", "/orgs/" + orgAcme.ID + "/documents", "200", "allowed", ""},
-			{"POST", "/orgs/" + orgAcme.ID + "/documents", "201", "allowed", ""},
-			{"DELETE", "/documents/doc-", "204", "allowed", ""},
-			{"GET", "/orgs/" + orgAcme.ID + "/invoices", "200", "allowed", ""},
-			{"GET", "/orgs/" + orgGlobex.ID + "/documents", "403", "refused", "tenancy_mismatch"},
-			{"GET", "/std/orgs/" + orgAcme.ID + "/documents", "200", "allowed", ""},
-			{"GET", "/std/orgs/" + orgAcme.ID + "/invoices", "200", "allowed", ""},
-			{"GET", "/orgs/" + orgAcme.ID + "/documents", "401", "refused", "missing_credentials"},
-		}},
-		{"carol", []want{
-			{"GET", "/me", "200", "allowed", ""},
-			{"GET", "/orgs/" + orgAcme.ID + "/documents", "200", "allowed", ""},
-			{"POST", "/orgs/" + orgAcme.ID + "/documents", "403", "refused", "forbidden"},
-			{"DELETE", "/documents/doc-0", "403", "refused", "forbidden"},
-			{"GET", "/orgs/" + orgAcme.ID + "/invoices", "403", "refused", "forbidden"},
-			{"GET", "/orgs/" + orgGlobex.ID + "/documents", "403", "refused", "tenancy_mismatch"},
-			{"GET", "/std/orgs/" + orgAcme.ID + "/documents", "200", "allowed", ""},
-			{"GET", "/std/orgs/" + orgAcme.ID + "/invoices", "403", "refused", "forbidden"},
-			{"GET", "/orgs/" + orgAcme.ID + "/documents", "401", "refused", "missing_credentials"},
-		}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.member, func(t *testing.T) {
-			dom := dumpDOM(t, ta.srv.URL+"/demo/login?member="+tc.member)
-			if !strings.Contains(dom, `data-state="done"`) {
-				t.Fatalf("the page's script did not finish:\n%s", dom)
-			}
-			if !strings.Contains(dom, "Signed in as <strong>"+tc.member+"</strong>") {
-				t.Errorf("page not signed in as %s", tc.member)
-			}
-			rows := row.FindAllStringSubmatch(dom, -1)
-			if len(rows) != len(tc.rows) {
-				t.Fatalf("%d result rows, want %d:\n%s", len(rows), len(tc.rows), dom)
-			}
-			for i, w := range tc.rows {
-				r := rows[i] // class, status, method, path, credentials, code
-				if r[3] != w.method || !strings.Contains(r[4], w.pathSuffix) || r[2] != w.status || r[1] != w.verdict || r[6] != w.code {
-					t.Errorf("row %d = %s %s -> %s %s %q, want %s ...%s -> %s %s %q",
-						i, r[3], r[4], r[2], r[1], r[6], w.method, w.pathSuffix, w.status, w.verdict, w.code)
-				}
-			}
+	t.Run("carol", func(t *testing.T) {
+		dom := dumpDOM(t, ta.srv.URL+"/demo/login?member=carol")
+		if !strings.Contains(dom, `id="state" data-state="done"`) || !strings.Contains(dom, "Signed in as <strong>carol</strong>") {
+			t.Fatalf("the page did not finish signed in as carol:\n%s", dom)
+		}
+		checkRows(t, dom, []wantRow{
+			{"load", "GET /me", "200", "", "", "-", "local"},
+			{"load", "GET " + acme, "200", "", "viewer", "-", ""},
+			{"load", "POST " + acme, "403", "forbidden", "", "-", ""},
+			{"load", "GET " + acme + "/doc-0", "404", "not_found", "", "-", ""},
+			{"load", "DELETE " + acme + "/doc-0", "403", "forbidden", "", "-", ""},
+			{"load", "GET " + invoices, "403", "forbidden", "", "-", ""},
+			{"load", "GET " + globex, "403", "tenancy_mismatch", "", "-", ""},
+			{"load", "GET /std" + acme, "200", "", "viewer", "-", ""},
+			{"load", "GET /std" + invoices, "403", "forbidden", "", "-", ""},
+			{"load", "GET " + acme, "401", "missing_credentials", "", "-", ""},
 		})
-	}
+	})
+
+	t.Run("alice presses every button", func(t *testing.T) {
+		url := ta.srv.URL + "/demo/login?member=alice&run=all"
+		dom := dumpDOM(t, url)
+		if !strings.Contains(dom, `id="state" data-state="done"`) || !strings.Contains(dom, "Done: every step ran.") {
+			t.Fatalf("the page's script did not finish:\n%s", dom)
+		}
+		checkRows(t, dom, []wantRow{
+			{"load", "GET /me", "200", "", "", "-", "local"},
+			{"load", "GET " + acme, "200", "", "admin", "-", ""},
+			{"load", "POST " + acme, "201", "", "", "-", ""},
+			{"load", "GET " + acme + "/doc-", "200", "", "admin", "-", ""},
+			{"load", "DELETE " + acme + "/doc-", "204", "", "", "-", ""},
+			{"load", "GET " + invoices, "200", "", "admin", "-", ""},
+			{"load", "GET " + globex, "403", "tenancy_mismatch", "", "-", ""},
+			{"load", "GET /std" + acme, "200", "", "admin", "-", ""},
+			{"load", "GET /std" + invoices, "200", "", "admin", "-", ""},
+			{"load", "GET " + acme, "401", "missing_credentials", "", "-", ""},
+			// +6 min: the JWT cookie has expired; Stytch answers, the guard
+			// re-issues both cookies, and the next request is local again.
+			{"clock", "POST /demo/clock/advance?by=6m", "200", "", "", "-", ""},
+			{"clock", "GET /me", "200", "", "", "stytch_session_jwt until ", "remote"},
+			{"clock", "GET " + acme, "200", "", "admin", "-", ""},
+			// The M2M client: a token through the demo server, then the
+			// scope routes; a missing scope, another organization, a member
+			// route, and a member session on the M2M route are refused.
+			{"m2m", "POST /demo/m2m/token", "200", "", "", "-", ""},
+			{"m2m", "GET /m2m" + acme, "200", "", "client m2m-client-test-reporting (read:documents)", "-", ""},
+			{"m2m", "GET /std/m2m" + acme, "200", "", "client m2m-client-test-reporting (read:documents)", "-", ""},
+			{"m2m", "GET /m2m" + invoices, "403", "forbidden", "", "-", ""},
+			{"m2m", "GET /m2m" + globex, "403", "tenancy_mismatch", "", "-", ""},
+			{"m2m", "GET " + acme, "401", "invalid_token", "", "-", ""},
+			{"m2m", "GET /m2m" + acme, "403", "forbidden", "", "-", ""},
+			// The page's own POST passes; the replays from another site and
+			// from another origin of the same site are refused.
+			{"csrf", "POST " + acme, "201", "", "", "-", ""},
+			{"csrf", "POST " + acme, "403", "cross_origin", "", "-", ""},
+			{"csrf", "POST " + acme, "403", "cross_origin", "", "-", ""},
+			// Logout clears the cookies; the next requests are 401.
+			{"logout", "POST /logout", "204", "", "", "stytch_session_jwt cleared, stytch_session cleared", ""},
+			{"logout", "GET /me", "401", "missing_credentials", "", "-", ""},
+			{"logout", "GET " + acme, "401", "missing_credentials", "", "-", ""},
+		})
+		for _, r := range pageRows(dom) {
+			if r.action == "m2m" && strings.HasSuffix(r.request, "/invoices") &&
+				(!strings.Contains(r.challenge, `error="insufficient_scope"`) || !strings.Contains(r.challenge, `scope="read:invoices"`)) {
+				t.Errorf("the missing-scope row shows the challenge %q", r.challenge)
+			}
+		}
+		if !strings.Contains(dom, "Logged out") {
+			t.Error("the page does not say it logged out")
+		}
+		if path := os.Getenv("DEMO_SCREENSHOT"); path != "" {
+			// On an app of its own, so the page shows a fresh start.
+			screenshot(t, newTestApp(t).srv.URL+"/demo/login?member=alice&run=all", path)
+		}
+	})
 }
 
 // dumpDOM runs headless Chromium on url and returns the DOM once the page's
@@ -287,12 +519,29 @@ func dumpDOM(t *testing.T, url string) string {
 	return string(out)
 }
 
+// screenshot saves a PNG of the page at url, as headless Chromium renders
+// it once its requests are done.
+func screenshot(t *testing.T, url, path string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromiumPath,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--no-first-run", "--user-data-dir="+t.TempDir(), "--hide-scrollbars",
+		"--window-size=1280,3400", "--virtual-time-budget=10000", "--screenshot="+path, url)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium screenshot: %v\n%s", err, out)
+	}
+	t.Logf("screenshot of %s saved to %s", url, path)
+}
+
 // TestExpiredJWTCookieIsRefreshed moves the clock past the session JWT's
 // 5-minute lifetime: the guard must ask the emulator, let the request
 // through and re-issue cookies a plain-HTTP browser keeps (not Secure).
 func TestExpiredJWTCookieIsRefreshed(t *testing.T) {
 	clock := stytchtest.NewClock(time.Now())
-	ta := newTestAppWith(t, appConfig{Now: clock.Now})
+	ta := newTestAppWith(t, appConfig{Clock: clock})
 	carol := ta.member(t, "carol")
 	clock.Advance(6 * time.Minute)
 

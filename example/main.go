@@ -47,12 +47,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	verbose := fs.Bool("v", false, "log every guard decision (member, source local/remote, status)")
+	sessionTTL := fs.Duration("session-ttl", defaultSessionTTL, "lifetime of the demo sessions, whole minutes from 5m to 8784h (emulator mode)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `Usage: go run ./example [-addr host:port] [-v]
+		fmt.Fprintln(fs.Output(), `Usage: go run ./example [-addr host:port] [-v] [-session-ttl 24h]
 
 Without configuration it runs an embedded Stytch emulator with demo data.
 With STYTCH_PROJECT_ID and STYTCH_SECRET set it uses that Stytch project
-(STYTCH_BASE_URL optionally overrides the API base URL).`)
+(STYTCH_BASE_URL optionally overrides the API base URL).
+
+Seeing the refresh path at once: a session JWT lives 5 minutes; after that
+the guard has Stytch check the session and re-issues fresh cookies. In
+emulator mode the emulator and the guards share a demo clock, which reads
+the wall clock until /demo's "+6 min" button (POST /demo/clock/advance?by=6m)
+moves it forward: the next request with the browser's cookies is then
+refreshed through the emulator, and the page shows the re-issued cookies.
+With -session-ttl 10m, two presses make the session itself expire (401).`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -69,6 +78,7 @@ With STYTCH_PROJECT_ID and STYTCH_SECRET set it uses that Stytch project
 
 	cfg := configFromEnv(getenv)
 	cfg.Logger = slog.New(logHandler)
+	cfg.SessionTTL = *sessionTTL
 	a, err := newApp(cfg)
 	if err != nil {
 		return err
@@ -122,30 +132,4 @@ func displayAddr(addr net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// printBanner says which Stytch the app uses and, in emulator mode, prints a
-// ready curl line per demo member.
-func printBanner(w io.Writer, a *app, baseURL string) {
-	if a.Mode != modeEmulator {
-		fmt.Fprintf(w, "stytchguard example: using Stytch at %s (project %s)\n", a.BaseURL, a.ProjectID)
-		fmt.Fprintf(w, "serving on %s (the same API on net/http's ServeMux under /std/)\n\n", baseURL)
-		fmt.Fprintf(w, "No demo data and no /demo pages in this mode. Call the API with a session of your project:\n")
-		fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $SESSION_JWT\" %s/me\n", baseURL)
-		return
-	}
-	fmt.Fprintf(w, "stytchguard example: using the embedded Stytch emulator at %s (project %s); no network needed.\n", a.BaseURL, a.ProjectID)
-	fmt.Fprintf(w, "Set STYTCH_PROJECT_ID and STYTCH_SECRET to use your Stytch project instead.\n")
-	fmt.Fprintf(w, "serving on %s (the same API on net/http's ServeMux under /std/)\n\n", baseURL)
-	fmt.Fprintf(w, "Demo members. The session JWTs below expire 5 minutes after start-up; after that each\n")
-	fmt.Fprintf(w, "request with them is checked by the emulator instead of locally (\"source\" in /me).\n")
-	fmt.Fprintf(w, "The session tokens last %d hours. In a browser, %s/demo/login?member=alice\n", int(demoSessionDuration.Hours()), baseURL)
-	fmt.Fprintf(w, "sets fresh session cookies and shows what each member may do.\n")
-	for _, m := range a.Members {
-		fmt.Fprintf(w, "\n%-6s %-7s %-7s org %s  member %s\n", m.Name, m.Role, m.Org.Slug, m.Org.ID, m.MemberID)
-		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/orgs/%s/documents\n", m.SessionJWT, baseURL, m.Org.ID)
-		fmt.Fprintf(w, "  session token %s\n", m.SessionToken)
-		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s/me\n", m.SessionToken, baseURL)
-	}
-	fmt.Fprintln(w)
 }

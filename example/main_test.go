@@ -50,14 +50,14 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 		}
 	}
 	for _, m := range s.app.Members {
-		line := "curl -H 'Authorization: Bearer " + m.SessionJWT + "' " + s.baseURL + "/orgs/" + m.Org.ID + "/documents"
-		if !strings.Contains(out, line) {
-			t.Errorf("start-up output lacks the curl line of %s", m.Name)
+		if !strings.Contains(out, "\n"+shellVar(&m, "JWT")+"='"+m.SessionJWT+"'\n") {
+			t.Errorf("start-up output lacks the session JWT of %s", m.Name)
 		}
-		if !strings.Contains(out, m.SessionToken) {
+		if !strings.Contains(out, "\n"+shellVar(&m, "TOKEN")+"='"+m.SessionToken+"'\n") {
 			t.Errorf("start-up output lacks the session token of %s", m.Name)
 		}
 	}
+	// Every curl line is run by TestBannerCurlLines and TestBannerInBash.
 
 	resp, err := http.Get(s.baseURL + "/healthz")
 	if err != nil {
@@ -130,6 +130,9 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{"stray argument", []string{"serve"}, nil, nil},
 		{"secret without project", []string{"-addr", "127.0.0.1:0"}, map[string]string{"STYTCH_SECRET": "secret-test-abc"}, nil},
 		{"bad address", []string{"-addr", "127.0.0.1:99999"}, nil, nil},
+		// Stytch refuses sessions under 5 minutes; the demo does too.
+		{"session ttl too short", []string{"-addr", "127.0.0.1:0", "-session-ttl", "1m"}, nil, nil},
+		{"session ttl not whole minutes", []string{"-addr", "127.0.0.1:0", "-session-ttl", "10m30s"}, nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

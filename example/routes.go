@@ -27,35 +27,67 @@ func (a *app) routes(chiGuard, stdGuard *middleware.Guard) http.Handler {
 	// chi: guards are route middleware, attached with With.
 	chiAPI := api{store: a.store, param: chi.URLParam}
 	r := chi.NewRouter()
-	r.Get("/healthz", healthz)
+	// Health and metrics are unguarded: a load balancer and Prometheus
+	// scrape them without a session. They hold no credential.
+	r.Method(http.MethodGet, "/healthz", chiGuard.HealthHandler())
+	r.Method(http.MethodGet, "/metrics", a.metrics)
 	r.With(chiGuard.Authenticate).Get("/me", me)
+	// Logout revokes the session at Stytch, refuses it on every guard
+	// (through Config.Fleet) and clears the cookies. Optional lets a
+	// request without a session log out too (204 either way). Optional
+	// treats a cross-origin cookie POST as anonymous, and the handler would
+	// still clear the cookies, so another site could sign the member out:
+	// net/http's cross-origin protection in front refuses that first.
+	xo := http.NewCrossOriginProtection()
+	r.Method(http.MethodPost, "/logout", xo.Handler(chiGuard.Optional(chiGuard.LogoutHandler(nil))))
 	r.Route("/orgs/{orgID}", func(r chi.Router) {
 		r.With(chiGuard.Require("documents", "read")).Get("/documents", chiAPI.listDocuments)
+		r.With(chiGuard.Require("documents", "read")).Get("/documents/{id}", chiAPI.getDocument)
 		r.With(chiGuard.Require("documents", "write")).Post("/documents", chiAPI.createDocument)
 		r.With(chiGuard.Require("documents", "delete")).Delete("/documents/{id}", chiAPI.deleteDocument)
 		r.With(chiGuard.Require("invoices", "read")).Get("/invoices", chiAPI.listInvoices)
+	})
+	// Machine clients: M2M access tokens (Bearer only) by scope, and the
+	// token's organization_id claim must name {orgID}. Member sessions are
+	// refused here (403), and M2M tokens on the member routes above (401),
+	// since the guards do not set AcceptM2M.
+	r.Route("/m2m/orgs/{orgID}", func(r chi.Router) {
+		r.With(chiGuard.RequireScopes("read:documents")).Get("/documents", chiAPI.listDocuments)
+		r.With(chiGuard.RequireScopes("read:invoices")).Get("/invoices", chiAPI.listInvoices)
 	})
 	if a.Mode == modeEmulator {
 		d := &demo{app: a, guard: chiGuard}
 		r.With(chiGuard.Optional).Get("/demo", d.page)
 		r.Get("/demo/login", d.login)
-		r.Get("/demo/logout", d.logout)
+		// The demo's POST endpoints that no guard covers get net/http's
+		// cross-origin protection directly; /demo/csrf is behind Optional,
+		// whose cross-origin check covers requests with cookies.
+		r.Method(http.MethodPost, "/demo/clock/advance", xo.Handler(http.HandlerFunc(d.advanceClock)))
+		r.With(chiGuard.Optional).Method(http.MethodPost, "/demo/csrf", xo.Handler(http.HandlerFunc(d.replayCrossSite)))
+		r.Method(http.MethodPost, "/demo/m2m/token", xo.Handler(http.HandlerFunc(d.m2mToken)))
 	}
 	r.Get("/", a.index)
 
 	// http.ServeMux (Go 1.22 patterns): a guard wraps each handler.
 	stdAPI := api{store: a.store, param: func(r *http.Request, name string) string { return r.PathValue(name) }}
 	std := http.NewServeMux()
-	std.HandleFunc("GET /std/healthz", healthz)
+	std.Handle("GET /std/healthz", stdGuard.HealthHandler())
 	std.Handle("GET /std/me", stdGuard.Authenticate(http.HandlerFunc(me)))
+	std.Handle("POST /std/logout", xo.Handler(stdGuard.Optional(stdGuard.LogoutHandler(nil))))
 	std.Handle("GET /std/orgs/{orgID}/documents", stdGuard.Require("documents", "read")(http.HandlerFunc(stdAPI.listDocuments)))
+	std.Handle("GET /std/orgs/{orgID}/documents/{id}", stdGuard.Require("documents", "read")(http.HandlerFunc(stdAPI.getDocument)))
 	std.Handle("POST /std/orgs/{orgID}/documents", stdGuard.Require("documents", "write")(http.HandlerFunc(stdAPI.createDocument)))
 	std.Handle("DELETE /std/orgs/{orgID}/documents/{id}", stdGuard.Require("documents", "delete")(http.HandlerFunc(stdAPI.deleteDocument)))
 	std.Handle("GET /std/orgs/{orgID}/invoices", stdGuard.Require("invoices", "read")(http.HandlerFunc(stdAPI.listInvoices)))
+	std.Handle("GET /std/m2m/orgs/{orgID}/documents", stdGuard.RequireScopes("read:documents")(http.HandlerFunc(stdAPI.listDocuments)))
+	std.Handle("GET /std/m2m/orgs/{orgID}/invoices", stdGuard.RequireScopes("read:invoices")(http.HandlerFunc(stdAPI.listInvoices)))
 
 	top := http.NewServeMux()
 	top.Handle("/std/", std)
 	top.Handle("/", r)
+	if a.Mode == modeEmulator {
+		return demoCookieEcho(top)
+	}
 	return top
 }
 
@@ -72,10 +104,21 @@ type api struct {
 
 func (h api) listDocuments(w http.ResponseWriter, r *http.Request) {
 	org := h.param(r, "orgID")
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeJSON(w, http.StatusOK, withSubject(r, map[string]any{
 		"organization_id": org,
 		"documents":       h.store.list(org),
-		"granting_roles":  grantingRoles(r),
+	}))
+}
+
+func (h api) getDocument(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.store.get(h.param(r, "orgID"), h.param(r, "id"))
+	if !ok {
+		writeJSONError(w, http.StatusNotFound, "not_found", "no such document in this organization")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"document":       d,
+		"granting_roles": grantingRoles(r),
 	})
 }
 
@@ -127,11 +170,23 @@ func (h api) deleteDocument(w http.ResponseWriter, r *http.Request) {
 
 func (h api) listInvoices(w http.ResponseWriter, r *http.Request) {
 	org := h.param(r, "orgID")
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeJSON(w, http.StatusOK, withSubject(r, map[string]any{
 		"organization_id": org,
 		"invoices":        h.store.listInvoices(org),
-		"granting_roles":  grantingRoles(r),
-	})
+	}))
+}
+
+// withSubject adds to body who was let through: for a member session the
+// roles that granted the route (granting_roles), for an M2M client its id
+// and scopes.
+func withSubject(r *http.Request, body map[string]any) map[string]any {
+	if p, ok := middleware.FromContext(r.Context()); ok && p.M2M != nil {
+		body["client_id"] = p.M2M.ClientID
+		body["scopes"] = p.M2M.Scopes
+		return body
+	}
+	body["granting_roles"] = grantingRoles(r)
+	return body
 }
 
 // grantingRoles returns the roles that granted the route's permission, from
@@ -143,10 +198,6 @@ func grantingRoles(r *http.Request) []string {
 		}
 	}
 	return nil
-}
-
-func healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // meResponse is the body of GET /me: the Principal the guard stored.
@@ -187,19 +238,30 @@ func me(w http.ResponseWriter, r *http.Request) {
 func (a *app) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "stytchguard example (%s mode)\n\n", a.Mode)
-	fmt.Fprint(w, `GET    /healthz                          public
-GET    /me                               any session
-GET    /orgs/{orgID}/documents           documents:read
-POST   /orgs/{orgID}/documents           documents:write  {"title": "..."}
-DELETE /orgs/{orgID}/documents/{id}      documents:delete
-GET    /orgs/{orgID}/invoices            invoices:read
-
-The same routes are served by net/http's ServeMux under /std/.
-`)
+	fmt.Fprint(w, routeTable)
 	if a.Mode == modeEmulator {
 		fmt.Fprint(w, "\nIn a browser: /demo/login?member=alice (or bob, carol, dave)\n")
 	}
 }
+
+// routeTable is the text of GET /.
+const routeTable = `GET    /healthz                          public; the guard's health (200 ready, 503 not)
+GET    /metrics                          public; the guard's metrics, Prometheus text format
+GET    /me                               any session
+POST   /logout                           revokes the session, clears the cookies (204)
+GET    /orgs/{orgID}/documents           documents:read
+GET    /orgs/{orgID}/documents/{id}      documents:read
+POST   /orgs/{orgID}/documents           documents:write   Content-Type: application/json, {"title": "..."}
+DELETE /orgs/{orgID}/documents/{id}      documents:delete
+GET    /orgs/{orgID}/invoices            invoices:read
+GET    /m2m/orgs/{orgID}/documents       M2M token with scope read:documents (Bearer)
+GET    /m2m/orgs/{orgID}/invoices        M2M token with scope read:invoices (Bearer)
+
+Document ids are doc-N (doc-1, doc-2, ...), as the POST answers them.
+{orgID} must be the session's own organization, or an M2M token's
+organization_id claim (else 403 tenancy_mismatch).
+The same routes are served by net/http's ServeMux under /std/.
+`
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	h := w.Header()

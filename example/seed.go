@@ -8,10 +8,21 @@ import (
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
-// demoSessionDuration is the lifetime of the demo sessions. Their session
-// tokens work for that long; each session JWT lives 5 minutes, as Stytch's
-// do, after which the guard refreshes it through the emulator.
-const demoSessionDuration = 24 * time.Hour
+// defaultSessionTTL is the default lifetime of the demo sessions (flag
+// -session-ttl). Their session tokens work for that long; each session JWT
+// lives 5 minutes, as Stytch's do, after which the guard refreshes it
+// through the emulator.
+const defaultSessionTTL = 24 * time.Hour
+
+// checkSessionTTL accepts the session lifetimes Stytch accepts: whole
+// minutes from 5 minutes to 366 days (session_duration_minutes).
+func checkSessionTTL(d time.Duration) error {
+	lo, hi := client.MinSessionDurationMinutes*time.Minute, client.MaxSessionDurationMinutes*time.Minute
+	if d < lo || d > hi || d%time.Minute != 0 {
+		return fmt.Errorf("example: the session lifetime must be whole minutes from %v to %v (Stytch's bounds), not %v", lo, hi, d)
+	}
+	return nil
+}
 
 // demoOrg is a seeded organization.
 type demoOrg struct {
@@ -77,28 +88,57 @@ func demoPolicy() client.Policy {
 	return p
 }
 
-// sessionSpec is the emulator session of m: same organization, member and
-// roles every time, with a custom claim to show in /me.
-func (m *demoMember) sessionSpec() stytchtest.SessionSpec {
+// sessionSpec is the emulator session of m lasting ttl: same organization,
+// member and roles every time, with a custom claim to show in /me.
+func (m *demoMember) sessionSpec(ttl time.Duration) stytchtest.SessionSpec {
 	return stytchtest.SessionSpec{
 		OrganizationID:   m.Org.ID,
 		OrganizationSlug: m.Org.Slug,
 		MemberID:         m.MemberID,
 		Email:            m.Email,
 		Roles:            []string{m.Role},
-		Duration:         demoSessionDuration,
+		Duration:         ttl,
 		CustomClaims:     map[string]any{"demo_name": m.Name, "demo_role": m.Role},
 	}
 }
 
+// demoM2M is the seeded M2M client: a reporting service of acme that may
+// read documents.
+type demoM2M struct {
+	Name     string
+	ClientID string
+	Secret   string
+	Scopes   []string
+	// Org is the organization its tokens act for, through the custom claim
+	// organization_id (middleware.Config.M2MOrganizationClaim's default).
+	Org demoOrg
+}
+
+// seedM2M creates the demo M2M client in the emulator.
+func seedM2M(emu *stytchtest.Server) (*demoM2M, error) {
+	m := &demoM2M{Name: "reporting-service", ClientID: "m2m-client-test-reporting", Scopes: []string{"read:documents"}, Org: orgAcme}
+	id, secret, err := emu.NewM2MClient(stytchtest.M2MClientSpec{
+		ClientID:          m.ClientID,
+		Scopes:            m.Scopes,
+		CustomClaims:      map[string]any{"organization_id": m.Org.ID},
+		ClientName:        m.Name,
+		ClientDescription: "Reads acme's documents for reports",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("example: seeding the M2M client: %w", err)
+	}
+	m.ClientID, m.Secret = id, secret
+	return m, nil
+}
+
 // seed loads the demo policy, members and data into the emulator and the
-// store, and returns the members with a live session each.
-func seed(emu *stytchtest.Server, st *store) ([]demoMember, error) {
+// store, and returns the members with a live session of ttl each.
+func seed(emu *stytchtest.Server, st *store, ttl time.Duration) ([]demoMember, error) {
 	emu.SetPolicy(demoPolicy())
 	members := demoMembers()
 	for i := range members {
 		m := &members[i]
-		tok, jwt, err := emu.NewSession(m.sessionSpec())
+		tok, jwt, err := emu.NewSession(m.sessionSpec(ttl))
 		if err != nil {
 			return nil, fmt.Errorf("example: seeding member %s: %w", m.Name, err)
 		}

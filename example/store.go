@@ -55,6 +55,19 @@ func (s *store) list(org string) []document {
 	return append([]document{}, s.docs[org]...)
 }
 
+// get returns the document id of org. A document of another organization
+// is never found, whatever its id.
+func (s *store) get(org, id string) (document, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range s.docs[org] {
+		if d.ID == id {
+			return d, true
+		}
+	}
+	return document{}, false
+}
+
 // create adds a document to org.
 func (s *store) create(org, title, createdBy string) (document, error) {
 	s.mu.Lock()

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Runs the example's headless-browser test of /demo. Installs Debian's
-# chromium package first when /usr/bin/chromium is missing and apt-get can be
-# used (root, or passwordless sudo); otherwise the Go test skips with a
-# message saying so.
+# Runs the example's headless-browser test of /demo: the page as a viewer
+# sees it, then every button pressed in turn as an admin (the +6 min clock
+# and the cookie refresh, the M2M panel, the cross-site replays, logout).
+# Installs Debian's chromium package first when /usr/bin/chromium is missing
+# and apt-get can be used (root, or passwordless sudo); otherwise the Go test
+# skips with a message saying so.
+#
+# DEMO_SCREENSHOT=/path/demo.png example/test-browser.sh also saves a
+# screenshot of the admin's page after those steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
