@@ -34,7 +34,7 @@ var (
 	// itself is not acceptable locally. ErrExpired and ErrTooOld are in this
 	// category too; CanRefreshRemotely tells them apart from forgeries. It
 	// matches client.ErrSessionInvalid.
-	ErrInvalidToken = newCategory("verifier: invalid session JWT", client.ErrSessionInvalid)
+	ErrInvalidToken = newCategory("verifier: invalid token", client.ErrSessionInvalid)
 
 	// ErrKeysUnavailable reports that no usable signing keys are held: the
 	// JWKS has not been fetched successfully yet, or the last good set is
@@ -48,7 +48,7 @@ var (
 	// ErrExpired reports a token whose signature, algorithm, issuer and
 	// audience are valid but whose exp (plus leeway) has passed. The remote
 	// Authenticate can refresh it while the session lives.
-	ErrExpired = newCategory("verifier: session JWT expired", ErrInvalidToken)
+	ErrExpired = newCategory("verifier: token expired", ErrInvalidToken)
 
 	// ErrTooOld reports a valid token whose iat is further in the past than
 	// the maximum token age the caller allows. It also matches
@@ -57,7 +57,7 @@ var (
 
 	// ErrMalformed reports a token that is not three strict base64url
 	// segments of JSON objects.
-	ErrMalformed = newCategory("verifier: malformed session JWT", ErrInvalidToken)
+	ErrMalformed = newCategory("verifier: malformed token", ErrInvalidToken)
 
 	// ErrTokenTooLarge reports a token longer than Config.MaxTokenBytes; it
 	// is rejected before any decoding.
