@@ -47,7 +47,8 @@ var (
 var (
 	// ErrExpired reports a token whose signature, algorithm, issuer and
 	// audience are valid but whose exp (plus leeway) has passed. The remote
-	// Authenticate can refresh it while the session lives.
+	// Authenticate can refresh a session JWT while the session lives; an
+	// M2M access token has no such path.
 	ErrExpired = newCategory("verifier: token expired", ErrInvalidToken)
 
 	// ErrTooOld reports a valid token whose iat is further in the past than
@@ -89,8 +90,9 @@ var (
 	ErrAudience = newCategory("verifier: wrong audience", ErrInvalidToken)
 
 	// ErrClaims reports missing, mistyped, duplicated or inconsistent claims
-	// (sub, the Stytch session and organization claims, exp, iat, nbf, a
-	// lifetime longer than five minutes, malformed session timestamps).
+	// (sub, the Stytch session and organization claims, exp, iat, nbf, an
+	// M2M token's scope, a lifetime longer than the token's kind allows,
+	// malformed session timestamps).
 	ErrClaims = newCategory("verifier: invalid claims", ErrInvalidToken)
 
 	// ErrNotYetValid reports an iat or nbf in the future beyond the leeway.
