@@ -215,21 +215,20 @@ func BenchmarkGolangJWTParse(b *testing.B) {
 
 // BenchmarkRatio interleaves the floor and every measured path inside each
 // iteration and reports their ratios to the floor as metrics ("miss/floor",
-// "hit/floor", "m2m-miss/floor", "m2m-hit/floor", "m2m-copy-hit/floor"), so
-// that load from other processes affects the floor and the measured paths
-// alike. A miss verifies a token of a 256-token pool with the cache off
-// (Verify, VerifyM2M); a hit is a batch of 32 cached tokens on the hot path
-// (VerifyShared), timed as a batch; m2m-copy-hit is VerifyM2M's hit, deep
-// copy included. The per-op timers cost
-// well under 1% of a verification.
-func BenchmarkRatio(b *testing.B) {
-	benchRatio(b, false)
-}
+// "hit/floor"), so that load from other processes affects the floor and the
+// measured paths alike. A miss verifies a token of a 256-token pool with the
+// cache off (Verify); a hit is a batch of 32 cached tokens on the hot path
+// (VerifyShared), timed as a batch. The per-op timers cost well under 1% of
+// a verification.
+func BenchmarkRatio(b *testing.B) { benchRatio(b, false, sessionPaths) }
 
 // BenchmarkRatioParallel is BenchmarkRatio on every core.
-func BenchmarkRatioParallel(b *testing.B) {
-	benchRatio(b, true)
-}
+func BenchmarkRatioParallel(b *testing.B) { benchRatio(b, true, sessionPaths) }
+
+// BenchmarkRatioM2M is BenchmarkRatio for M2M access tokens ("m2m-miss",
+// VerifyM2M with the cache off; "m2m-hit", VerifyShared; "m2m-copy-hit",
+// VerifyM2M's hit, deep copy included).
+func BenchmarkRatioM2M(b *testing.B) { benchRatio(b, false, m2mPaths) }
 
 // m2mPool is benchPool for M2M access tokens.
 func m2mPool(b *testing.B, e *env, n int) []string {
@@ -252,24 +251,12 @@ type ratioPath struct {
 	ns    atomic.Int64
 }
 
-func benchRatio(b *testing.B, parallel bool) {
+// sessionPaths are BenchmarkRatio's paths: a miss on miss (cache off), hits
+// on hit.
+func sessionPaths(b *testing.B, miss, hit *env) []*ratioPath {
 	ctx := context.Background()
-	miss := newBenchEnv(b, -1)
-	hit := newBenchEnv(b, 0)
-	toks, m2mToks := benchPool(b, miss, 256), m2mPool(b, miss, 256)
-	hot := warmPool(b, hit, 32)
-	hotM2M := m2mPool(b, hit, 32)
-	for _, t := range hotM2M {
-		if _, err := hit.v.VerifyM2M(ctx, t); err != nil {
-			b.Fatal(err)
-		}
-	}
-	key, _, _ := keys(b)
-	floors := make([]floorInput, len(toks))
-	for i, tok := range toks {
-		floors[i] = newFloorInput(b, tok)
-	}
-	paths := []*ratioPath{
+	toks, hot := benchPool(b, miss, 256), warmPool(b, hit, 32)
+	return []*ratioPath{
 		{name: "miss", batch: 1, run: func(i uint64) error {
 			_, _, err := miss.v.Verify(ctx, toks[i%uint64(len(toks))])
 			return err
@@ -282,26 +269,50 @@ func benchRatio(b *testing.B, parallel bool) {
 			}
 			return nil
 		}},
+	}
+}
+
+// m2mPaths are BenchmarkRatioM2M's paths.
+func m2mPaths(b *testing.B, miss, hit *env) []*ratioPath {
+	ctx := context.Background()
+	toks, hot := m2mPool(b, miss, 256), m2mPool(b, hit, 32)
+	for _, t := range hot {
+		if _, err := hit.v.VerifyM2M(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return []*ratioPath{
 		{name: "m2m-miss", batch: 1, run: func(i uint64) error {
-			_, err := miss.v.VerifyM2M(ctx, m2mToks[i%uint64(len(m2mToks))])
+			_, err := miss.v.VerifyM2M(ctx, toks[i%uint64(len(toks))])
 			return err
 		}},
-		{name: "m2m-hit", batch: int64(len(hotM2M)), run: func(uint64) error {
-			for _, t := range hotM2M {
+		{name: "m2m-hit", batch: int64(len(hot)), run: func(uint64) error {
+			for _, t := range hot {
 				if _, err := hit.v.VerifyShared(ctx, t, 0, time.Time{}); err != nil {
 					return err
 				}
 			}
 			return nil
 		}},
-		{name: "m2m-copy-hit", batch: int64(len(hotM2M)), run: func(uint64) error {
-			for _, t := range hotM2M {
+		{name: "m2m-copy-hit", batch: int64(len(hot)), run: func(uint64) error {
+			for _, t := range hot {
 				if _, err := hit.v.VerifyM2M(ctx, t); err != nil {
 					return err
 				}
 			}
 			return nil
 		}},
+	}
+}
+
+func benchRatio(b *testing.B, parallel bool, build func(b *testing.B, miss, hit *env) []*ratioPath) {
+	miss := newBenchEnv(b, -1)
+	hit := newBenchEnv(b, 0)
+	paths := build(b, miss, hit)
+	key, _, _ := keys(b)
+	floors := make([]floorInput, 256)
+	for i, tok := range benchPool(b, miss, len(floors)) {
+		floors[i] = newFloorInput(b, tok)
 	}
 	var floorNS, n atomic.Int64
 	var next atomic.Uint64

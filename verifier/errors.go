@@ -34,7 +34,7 @@ var (
 	// itself is not acceptable locally. ErrExpired and ErrTooOld are in this
 	// category too; CanRefreshRemotely tells them apart from forgeries. It
 	// matches client.ErrSessionInvalid.
-	ErrInvalidToken = newCategory("verifier: invalid session JWT", client.ErrSessionInvalid)
+	ErrInvalidToken = newCategory("verifier: invalid token", client.ErrSessionInvalid)
 
 	// ErrKeysUnavailable reports that no usable signing keys are held: the
 	// JWKS has not been fetched successfully yet, or the last good set is
@@ -47,8 +47,9 @@ var (
 var (
 	// ErrExpired reports a token whose signature, algorithm, issuer and
 	// audience are valid but whose exp (plus leeway) has passed. The remote
-	// Authenticate can refresh it while the session lives.
-	ErrExpired = newCategory("verifier: session JWT expired", ErrInvalidToken)
+	// Authenticate can refresh a session JWT while the session lives; an
+	// M2M access token has no such path.
+	ErrExpired = newCategory("verifier: token expired", ErrInvalidToken)
 
 	// ErrTooOld reports a valid token whose iat is further in the past than
 	// the maximum token age the caller allows. It also matches
@@ -57,7 +58,7 @@ var (
 
 	// ErrMalformed reports a token that is not three strict base64url
 	// segments of JSON objects.
-	ErrMalformed = newCategory("verifier: malformed session JWT", ErrInvalidToken)
+	ErrMalformed = newCategory("verifier: malformed token", ErrInvalidToken)
 
 	// ErrTokenTooLarge reports a token longer than Config.MaxTokenBytes; it
 	// is rejected before any decoding.
@@ -89,8 +90,9 @@ var (
 	ErrAudience = newCategory("verifier: wrong audience", ErrInvalidToken)
 
 	// ErrClaims reports missing, mistyped, duplicated or inconsistent claims
-	// (sub, the Stytch session and organization claims, exp, iat, nbf, a
-	// lifetime longer than five minutes, malformed session timestamps).
+	// (sub, the Stytch session and organization claims, exp, iat, nbf, an
+	// M2M token's scope, a lifetime longer than the token's kind allows,
+	// malformed session timestamps).
 	ErrClaims = newCategory("verifier: invalid claims", ErrInvalidToken)
 
 	// ErrNotYetValid reports an iat or nbf in the future beyond the leeway.
