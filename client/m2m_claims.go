@@ -9,8 +9,8 @@ type M2MClaims struct {
 	// Scopes are the token's scopes, split from its space-separated scope
 	// claim, in order.
 	Scopes []string `json:"scopes"`
-	// CustomClaims are the client's custom claims: the top-level claims
-	// other than the registered ones (iss, sub, aud, exp, nbf, iat, jti),
-	// scope, client_id and the https://stytch.com/ namespace.
+	// CustomClaims are the client's custom claims: every top-level claim
+	// other than exp, nbf, iat, aud, sub, iss and scope, as Stytch's
+	// AuthenticateToken reports them.
 	CustomClaims map[string]any `json:"custom_claims"`
 }

@@ -156,9 +156,17 @@ func (g *Guard) Revoke(ctx context.Context, p *Principal) error {
 // cookies cleared; the failure is logged, and the answer is 204.
 //
 // Wrap it in Authenticate or Optional so that it sees the principal, e.g.
-// mux.Handle("POST /logout", g.Optional(g.LogoutHandler(nil))).
+// mux.Handle("POST /logout", g.Optional(g.LogoutHandler(nil))). A request
+// that carries session cookies must pass Config.CrossOrigin (else 403
+// cross_origin), so that another site cannot sign a user out.
 func (g *Guard) LogoutHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.CookiesNamed(g.cfg.JWTCookie))+len(r.CookiesNamed(g.cfg.TokenCookie)) > 0 {
+			if err := g.crossOrigin(r); err != nil {
+				g.cfg.ErrorHandler(w, r, err)
+				return
+			}
+		}
 		if p, ok := r.Context().Value(ctxKey{}).(*Principal); ok && p != nil && p.guard == g {
 			// A client that goes away must not cancel its own logout.
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), logoutTimeout)

@@ -83,4 +83,12 @@ func TestLogoutHandler(t *testing.T) {
 	if rec := do(logout, req("POST", "/logout")); rec.Code != 204 {
 		t.Fatalf("logout without a session: %d", rec.Code)
 	}
+	// Another site cannot sign the user out: a cross-site POST with the
+	// cookies is refused and clears nothing.
+	tok2, jwt2 := e.session(orgAcme, "member-test-logout-csrf", "viewer")
+	rec = do(logout, req("POST", "/logout", cookies(jwt2, tok2), header("Sec-Fetch-Site", "cross-site")))
+	wantStatus(t, rec, 403, middleware.CodeCrossOrigin)
+	if len(setCookies(rec)) != 0 {
+		t.Fatal("a cross-site logout cleared the cookies")
+	}
 }

@@ -332,7 +332,9 @@ func TestHerds(t *testing.T) {
 		probe := &inFlight{base: tr}
 		s := newStack(t, stackOptions{
 			stytchHTTP: &http.Client{Transport: probe},
-			guard:      func(c *middleware.Config) { c.Remote.MaxConcurrent = limit },
+			// A generous timeout: on a loaded machine a call timed out and
+			// retried would count twice.
+			guard: func(c *middleware.Config) { c.Remote.MaxConcurrent, c.Remote.Timeout = limit, 30*time.Second },
 		})
 		jwts := make([]string, n)
 		forEach(n, 2, func(i int) { _, jwts[i] = s.session("viewer") })
