@@ -338,7 +338,7 @@ func (d *demo) page(w http.ResponseWriter, r *http.Request) {
 	}
 	now := d.app.clock.Now()
 	data.Clock = now.UTC().Format(time.RFC3339)
-	if ahead := now.Sub(time.Now()).Round(time.Minute); ahead > 0 {
+	if ahead := time.Until(now).Round(time.Minute); ahead > 0 {
 		data.Ahead = shortDuration(ahead)
 	}
 	data.Actions = demoActions(data.OwnOrg, data.OtherOrg, d.app.M2M)

@@ -137,7 +137,7 @@ func TestTracingSpans(t *testing.T) {
 	}
 	for _, s := range rec.Ended() {
 		for _, a := range s.Attributes() {
-			noSecretIn(t, "span attribute "+string(a.Key), a.Value.Emit(), tok, jwt, e.srv.Secret)
+			noSecretIn(t, "span attribute "+string(a.Key), a.Value.String(), tok, jwt, e.srv.Secret)
 		}
 		noSecretIn(t, "span name", s.Name(), tok, jwt)
 	}
@@ -207,7 +207,7 @@ func TestMetrics(t *testing.T) {
 func setString(s attribute.Set) string {
 	var parts []string
 	for _, kv := range s.ToSlice() {
-		parts = append(parts, strings.TrimPrefix(string(kv.Key), "stytchguard.")+"="+kv.Value.Emit())
+		parts = append(parts, strings.TrimPrefix(string(kv.Key), "stytchguard.")+"="+kv.Value.String())
 	}
 	return strings.Join(parts, " ")
 }
@@ -223,7 +223,7 @@ func names(spans []sdktrace.ReadOnlySpan) []string {
 func attrs(kvs []attribute.KeyValue) map[string]string {
 	out := map[string]string{}
 	for _, kv := range kvs {
-		out[string(kv.Key)] = kv.Value.Emit()
+		out[string(kv.Key)] = kv.Value.String()
 	}
 	return out
 }

@@ -44,7 +44,7 @@ func fetchSpans(sr *tracetest.SpanRecorder) []sdktrace.ReadOnlySpan {
 func spanAttr(s sdktrace.ReadOnlySpan, key attribute.Key) (string, bool) {
 	for _, kv := range s.Attributes() {
 		if kv.Key == key {
-			return kv.Value.Emit(), true
+			return kv.Value.String(), true
 		}
 	}
 	return "", false
@@ -56,12 +56,12 @@ func spanText(s sdktrace.ReadOnlySpan) string {
 	var b strings.Builder
 	b.WriteString(s.Name() + " " + s.Status().Description)
 	for _, kv := range s.Attributes() {
-		b.WriteString(" " + string(kv.Key) + "=" + kv.Value.Emit())
+		b.WriteString(" " + string(kv.Key) + "=" + kv.Value.String())
 	}
 	for _, ev := range s.Events() {
 		b.WriteString(" " + ev.Name)
 		for _, kv := range ev.Attributes {
-			b.WriteString(" " + string(kv.Key) + "=" + kv.Value.Emit())
+			b.WriteString(" " + string(kv.Key) + "=" + kv.Value.String())
 		}
 	}
 	return b.String()
