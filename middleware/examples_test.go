@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stytchguard/stytchguard/client"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
@@ -168,6 +169,45 @@ func ExampleCustomClaims() {
 	waitReady(g)
 	fmt.Println(serve(h, "GET", jwt).Body.String())
 	// Output: enterprise 40 true
+}
+
+// RequireScopes guards a route for machine clients: an M2M access token
+// (Bearer only) must hold every listed scope; a member session gets 403.
+func ExampleGuard_RequireScopes() {
+	srv, _, g, _, jwt := exampleSession(nil)
+	defer srv.Close()
+	defer g.Close()
+	id, secret, err := srv.NewM2MClient(stytchtest.M2MClientSpec{ClientID: "m2m-client-test-indexer",
+		Scopes: []string{"read:documents", "read:invoices"}})
+	if err != nil {
+		panic(err)
+	}
+	c, err := client.New(client.Config{ProjectID: srv.ProjectID, Secret: srv.Secret, BaseURL: srv.URL})
+	if err != nil {
+		panic(err)
+	}
+	// The client asks for read:documents only: the token holds that scope.
+	tok, err := c.M2M.Token(context.Background(), &client.M2MTokenParams{ClientID: id, ClientSecret: secret,
+		Scopes: []string{"read:documents"}})
+	if err != nil {
+		panic(err)
+	}
+	h := func(scope string) http.Handler {
+		return g.RequireScopes(scope)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, _ := middleware.FromContext(r.Context())
+			fmt.Fprint(w, p.M2M.ClientID, " ", p.M2M.Scopes)
+		}))
+	}
+	waitReady(g)
+	rec := serve(h("read:documents"), "GET", tok.AccessToken)
+	fmt.Println(rec.Code, rec.Body.String())
+	rec = serve(h("read:invoices"), "GET", tok.AccessToken)
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
+	fmt.Println(serve(h("read:documents"), "GET", jwt).Code) // a member session
+	// Output:
+	// 200 m2m-client-test-indexer [read:documents]
+	// 403 Bearer realm="stytchguard", error="insufficient_scope", scope="read:invoices"
+	// 403
 }
 
 // Testing a handler against the emulator: a session, an expired JWT that
