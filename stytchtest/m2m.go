@@ -31,6 +31,8 @@ var m2mReservedClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "j
 // optional.
 type M2MClientSpec struct {
 	// ClientID is the client's id; "" generates "m2m-client-test-<uuid>".
+	// It may not contain whitespace, '/' or ':' (it travels in URL paths
+	// and as an HTTP Basic user name).
 	ClientID string
 	// Scopes are the scopes the client holds, each "action:resource" (or
 	// any string without whitespace); duplicates are dropped. A token
@@ -292,9 +294,6 @@ type preparedToken struct {
 
 func (s *Server) handleM2MToken(c *call) (any, *apiError) {
 	req, e := parseTokenRequest(c)
-	if req.basic {
-		c.header().Set("WWW-Authenticate", `Basic realm="stytch"`)
-	}
 	if e != nil {
 		return nil, e
 	}
@@ -307,6 +306,10 @@ func (s *Server) handleM2MToken(c *call) (any, *apiError) {
 	}
 	tok, e := s.prepareM2MToken(c.param, req)
 	if e != nil {
+		if e.status == http.StatusUnauthorized && req.basic {
+			// RFC 6749 §5.2: a failed Basic authentication is challenged.
+			c.header().Set("WWW-Authenticate", `Basic realm="stytch"`)
+		}
 		return nil, e
 	}
 	signed, err := signJWT(jwtHeader(tok.kid), tok.claims, tok.key)

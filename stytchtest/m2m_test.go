@@ -119,6 +119,9 @@ func TestM2MTokenRequestForms(t *testing.T) {
 			if r.body["token_type"] != "bearer" || r.body["expires_in"] != float64(3600) {
 				t.Errorf("token_type, expires_in = %v, %v", r.body["token_type"], r.body["expires_in"])
 			}
+			if got := r.header.Get("WWW-Authenticate"); got != "" {
+				t.Errorf("WWW-Authenticate = %q on a success", got)
+			}
 			if cc := r.header.Get("Cache-Control"); cc != "no-store" {
 				t.Errorf("Cache-Control = %q, want no-store (RFC 6749 §5.1)", cc)
 			}
