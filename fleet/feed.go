@@ -27,7 +27,7 @@ const (
 	// Backoff between reconnection attempts, doubled from min to max, with
 	// jitter.
 	minBackoff = 50 * time.Millisecond
-	maxBackoff = time.Second
+	maxBackoff = 500 * time.Millisecond
 )
 
 // MaxSessionIDLength is the longest session id [Redis.Announce],
