@@ -1,6 +1,7 @@
 package fleet_test
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -128,4 +129,37 @@ func BenchmarkStore(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCatchUpAfterSIGCONT freezes Redis (SIGSTOP) until B reports the
+// cut-off, announces on A (queued), thaws it (SIGCONT) and reports the time
+// from SIGCONT until B's watcher has the revocation (p50 and max) and
+// until B is current again (catchup-current-ns, the p50).
+func BenchmarkCatchUpAfterSIGCONT(b *testing.B) {
+	url, srv := redistest.Start(b)
+	a := newFleet(b, url, func(c *fleet.RedisConfig) { c.OpTimeout = 200 * time.Millisecond })
+	r := newFleet(b, url)
+	rec := newRecorder()
+	defer r.Watch(rec.fn)()
+	waitCurrent(b, r)
+	var got, current []time.Duration
+	i := 0
+	for b.Loop() {
+		srv.Pause()
+		eventually(b, "B not cut off", func() bool { return errors.Is(r.Current(), fleet.ErrCutOff) })
+		id := fmt.Sprintf("paused-%d", i)
+		i++
+		if err := a.Announce(b.Context(), id, time.Now().Add(time.Hour)); !errors.Is(err, fleet.ErrQueued) {
+			b.Fatalf("Announce = %v, want ErrQueued", err)
+		}
+		srv.Resume()
+		start := time.Now()
+		rec.waitFor(b, id)
+		got = append(got, time.Since(start))
+		waitCurrent(b, r)
+		current = append(current, time.Since(start))
+	}
+	b.ReportMetric(float64(testkit.SortedPercentile(got, 0.5).Nanoseconds()), "catchup-p50-ns")
+	b.ReportMetric(float64(testkit.Percentile(got, 1).Nanoseconds()), "catchup-max-ns")
+	b.ReportMetric(float64(testkit.SortedPercentile(current, 0.5).Nanoseconds()), "catchup-current-ns")
 }

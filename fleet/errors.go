@@ -12,7 +12,9 @@ var (
 	// [Redis.ForgetSession] and [Redis.Announce] (for Announce also
 	// [ErrQueued] or [ErrQueueFull]). The underlying cause stays reachable
 	// with errors.Is and errors.As (a context deadline, a net error, a
-	// redis.Error reply, gobreaker.ErrOpenState).
+	// redis.Error reply, gobreaker.ErrOpenState). A cache operation whose
+	// caller's context ended returns that context's error instead (wrapped,
+	// not matching ErrUnavailable), and does not count against Redis.
 	ErrUnavailable = errors.New("fleet: redis unavailable")
 
 	// ErrQueued matches the error of [Redis.Announce] when Redis could not

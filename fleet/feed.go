@@ -27,7 +27,7 @@ const (
 	// Backoff between reconnection attempts, doubled from min to max, with
 	// jitter.
 	minBackoff = 50 * time.Millisecond
-	maxBackoff = time.Second
+	maxBackoff = 500 * time.Millisecond
 )
 
 // MaxSessionIDLength is the longest session id [Redis.Announce],
@@ -81,12 +81,13 @@ func (e *inputError) Is(target error) bool { return target == ErrInvalidInput }
 // process's watchers (so other guards sharing this Redis refuse the session
 // at once), then adds it to the stream within OpTimeout (and ctx).
 //
-// It returns nil once Redis has the entry. When Redis cannot take it, or is
-// known to be unreachable (Current reports ErrCutOff, in which case Announce
-// does not wait), the announcement is queued (at most MaxQueue of them) and published by a
-// background goroutine as soon as Redis answers again; the error then
-// matches [ErrQueued], or [ErrQueueFull] when the queue was full and the
-// announcement was dropped, and unwraps to the Redis error. An `until`
+// It returns nil once Redis has the entry. When Redis cannot take it, or
+// is known to be unreachable (Current reports ErrCutOff; Announce then does
+// not wait), the announcement is queued (at most MaxQueue of them) and
+// published by a background goroutine as soon as Redis answers again; the
+// error then matches [ErrQueued], or [ErrQueueFull] when the queue was full
+// and the announcement was dropped, and unwraps to the Redis error (or the
+// *StaleError). An `until`
 // that is not after now announces nothing and returns nil: no JWT of the
 // session can still be valid. An invalid session id returns an error
 // matching [ErrInvalidInput]; after Close, [ErrClosed].
@@ -135,9 +136,9 @@ func (r *Redis) xaddArgs(sessionID string, until time.Time) *redis.XAddArgs {
 func (r *Redis) enqueue(sessionID string, until time.Time, cause error) error {
 	r.qmu.Lock()
 	if r.closed.Load() {
-		// Closing: the publisher is gone.
+		// Closed meanwhile: nothing would publish it.
 		r.qmu.Unlock()
-		return &AnnounceError{Queued: false, Err: ErrClosed}
+		return ErrClosed
 	}
 	if len(r.queue) >= r.maxQueue {
 		now := r.now()
@@ -247,8 +248,8 @@ func (r *Redis) flush(ctx context.Context) error {
 //
 // Calls to fn are serialized, made from the feed's goroutine or from
 // Announce's caller, and may repeat a session (fn must be idempotent). fn
-// must be cheap and must not call Watch or Announce; it may call the stop
-// function. The returned stop function unsubscribes fn: no call starts
+// must be cheap and must not call Watch, Announce or Close; it may call the
+// stop function. The returned stop function unsubscribes fn: no call starts
 // after it returns, except one already under way on another goroutine. It
 // is idempotent. After Close, fn is never called.
 func (r *Redis) Watch(fn func(sessionID string, until time.Time)) (stop func()) {
