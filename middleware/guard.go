@@ -198,14 +198,23 @@ func (g *Guard) RequireScopes(scopes ...string) func(http.Handler) http.Handler 
 // session's most recent authentication factor is younger than maxAge (RFC
 // 9470 step-up): otherwise the answer is 401 with WWW-Authenticate: Bearer
 // error="insufficient_user_authentication", max_age=N, and the cookies are
-// kept (the user signs in again with a factor, not from scratch). With
-// factorTypes, only factors of those types count (for example "totp",
-// "otp", "recovery_codes" for MFA; see RequireRecentMFA). It works on
-// local and remote decisions alike, and refuses M2M principals (no user
-// authenticated). Use it after Require on a route that needs both.
+// kept (the user signs in again with a factor, not from scratch). A factor
+// exactly maxAge old is too old. It works on local and remote decisions
+// alike, and refuses M2M principals (no user authenticated). Use it after
+// Require on a route that needs both; RequireRecentMFA and
+// RequireRecentFactor count only some factor types.
 //
 // RequireRecentAuth panics when maxAge is not positive.
-func (g *Guard) RequireRecentAuth(maxAge time.Duration, factorTypes ...string) func(http.Handler) http.Handler {
+func (g *Guard) RequireRecentAuth(maxAge time.Duration) func(http.Handler) http.Handler {
+	return g.RequireRecentFactor(maxAge)
+}
+
+// RequireRecentFactor is RequireRecentAuth counting only the factors of the
+// given types (Stytch's authentication factor "type", for example "totp");
+// with no types every factor counts.
+//
+// RequireRecentFactor panics when maxAge is not positive.
+func (g *Guard) RequireRecentFactor(maxAge time.Duration, factorTypes ...string) func(http.Handler) http.Handler {
 	if maxAge <= 0 {
 		panic("middleware: RequireRecentAuth needs a positive maxAge")
 	}
@@ -221,7 +230,7 @@ func MFAFactorTypes() []string { return []string{"otp", "totp", "recovery_codes"
 // RequireRecentMFA is RequireRecentAuth counting only MFA factors
 // (MFAFactorTypes).
 func (g *Guard) RequireRecentMFA(maxAge time.Duration) func(http.Handler) http.Handler {
-	return g.RequireRecentAuth(maxAge, MFAFactorTypes()...)
+	return g.RequireRecentFactor(maxAge, MFAFactorTypes()...)
 }
 
 // route is what one guarded route asks for beyond a valid session.
@@ -335,7 +344,7 @@ func (g *Guard) recentEnough(p *Principal, rt *route, now time.Time) error {
 	if latest.IsZero() {
 		return stepUp(rt.recent, "no qualifying authentication factor")
 	}
-	if now.Sub(latest) > rt.recent {
+	if now.Sub(latest) >= rt.recent { // younger than maxAge, strictly
 		return stepUp(rt.recent, "authentication is too old")
 	}
 	return nil

@@ -79,15 +79,16 @@ func TestRequireRecentAuth(t *testing.T) {
 	if ch := rec.Header().Get("WWW-Authenticate"); !strings.Contains(ch, `error="insufficient_user_authentication"`) || !strings.Contains(ch, "max_age=600") {
 		t.Fatalf("challenge %q", ch)
 	}
-	// Just inside the bound, on a remote decision (the JWT expired after
-	// 5 minutes; Stytch refreshes it, the factor keeps its time).
-	e.clock.Advance(10 * time.Minute)
+	// One second inside the bound, on a remote decision (the JWT expired
+	// after 5 minutes; Stytch refreshes it, the factor keeps its time).
+	e.clock.Advance(10*time.Minute - time.Second)
 	rec = do(recent, req("GET", "/", cookies(jwt, tok)))
 	wantStatus(t, rec, 200, "")
 	if body(t, rec)["source"] != string(middleware.SourceRemote) {
 		t.Fatalf("want a remote decision: %v", body(t, rec))
 	}
-	// One second past it: step up, cookies kept.
+	// Exactly maxAge old is no longer younger than maxAge: step up,
+	// cookies kept.
 	e.clock.Advance(time.Second)
 	rec = do(recent, req("GET", "/", cookies(jwt, tok)))
 	wantStatus(t, rec, 401, middleware.CodeInsufficientAuth)
@@ -107,10 +108,28 @@ func TestRequireRecentAuth(t *testing.T) {
 		map[string]any{"type": "totp", "delivery_method": "authenticator_app", "last_authenticated_at": now.Add(-2 * time.Minute).Format(time.RFC3339)},
 	}})
 	mfaJWT := ae.Sign(t, claims, nil)
-	wantStatus(t, do(e.g.RequireRecentMFA(5*time.Minute)(okHandler()), req("GET", "/", bearer(mfaJWT))), 200, "")
-	wantStatus(t, do(e.g.RequireRecentMFA(time.Minute)(okHandler()), req("GET", "/", bearer(mfaJWT))), 401, middleware.CodeInsufficientAuth)
-	// Any factor: the magic link a minute ago counts.
-	wantStatus(t, do(e.g.RequireRecentAuth(90*time.Second)(okHandler()), req("GET", "/", bearer(mfaJWT))), 200, "")
+	for _, c := range []struct {
+		name  string
+		guard func(http.Handler) http.Handler
+		want  int
+	}{
+		{"MFA within 5 minutes", e.g.RequireRecentMFA(5 * time.Minute), 200},
+		{"MFA within 1 minute", e.g.RequireRecentMFA(time.Minute), 401},
+		{"MFA one second past the TOTP", e.g.RequireRecentMFA(2*time.Minute + time.Second), 200},
+		{"MFA exactly the TOTP's age", e.g.RequireRecentMFA(2 * time.Minute), 401},
+		{"any factor: the magic link counts", e.g.RequireRecentAuth(90 * time.Second), 200},
+		{"any factor, exactly the magic link's age", e.g.RequireRecentAuth(time.Minute), 401},
+		{"TOTP only", e.g.RequireRecentFactor(3*time.Minute, "totp"), 200},
+		{"SMS OTP only: none held", e.g.RequireRecentFactor(time.Hour, "otp"), 401},
+	} {
+		code := ""
+		if c.want == 401 {
+			code = middleware.CodeInsufficientAuth
+		}
+		t.Run(c.name, func(t *testing.T) {
+			wantStatus(t, do(c.guard(okHandler()), req("GET", "/", bearer(mfaJWT))), c.want, code)
+		})
+	}
 }
 
 type tierClaims struct {
