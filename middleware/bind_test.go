@@ -218,4 +218,34 @@ func TestRemoteVerdictsAreBound(t *testing.T) {
 			}
 		})
 	}
+
+	// The check is asked about another member's session (an admin's token
+	// swapped in on the way), and the answer echoes the viewer's token: the
+	// admin's verdict must not authorize the viewer. An honest answer is
+	// 403; a bound guard refuses the answer as an upstream fault.
+	adminTok, _ := e.session(orgAcme, "member-test-admin", "admin")
+	del := e.g.Require("documents", "delete")(okHandler())
+	for _, tc := range []struct {
+		name     string
+		response func(map[string]any)
+	}{
+		// The admin's answer with the viewer's token echoed back.
+		{"another member's verdict, echo rewritten", func(m map[string]any) { m["session_token"] = tok }},
+		// The admin's answer with the echo stripped.
+		{"another member's verdict, echo stripped", func(m map[string]any) { delete(m, "session_token") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.clock.Advance(10 * time.Second)
+			wantStatus(t, do(del, req("GET", "/", bearer(tok))), 403, middleware.CodeForbidden)
+			e.clock.Advance(10 * time.Second)
+			tp.set(func(m map[string]any) {
+				if m["authorization_check"] != nil {
+					m["session_token"] = adminTok
+				}
+			}, tc.response)
+			defer tp.set(nil, nil)
+			rec := do(del, req("GET", "/", bearer(tok)))
+			wantStatus(t, rec, 503, middleware.CodeAuthUnavailable)
+		})
+	}
 }

@@ -636,13 +636,10 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 	if cred.SessionJWT == "" {
 		params.SessionToken = cred.SessionToken
 	}
-	sent := verifier.Sent{SessionJWT: params.SessionJWT, SessionToken: params.SessionToken, Check: &remoteCheck}
-	if params.SessionJWT != "" {
-		// The credential was decided before: bind the answer to the
-		// session it was about.
-		s := p.shared.session
-		sent.Identity = verifier.Identity{SessionID: s.MemberSessionID, MemberID: s.MemberID, OrganizationID: s.OrganizationID}
-	}
+	// The credential, JWT or opaque token, was decided before: bind the
+	// answer to the session it was about.
+	sent := verifier.Sent{SessionJWT: params.SessionJWT, SessionToken: params.SessionToken, Check: &remoteCheck,
+		Identity: verifier.Identity{SessionID: sess.MemberSessionID, MemberID: sess.MemberID, OrganizationID: sess.OrganizationID}}
 	resp, _, rerr := g.remote.authenticate(r.Context(), params, g.binder(r.Context(), sent))
 	if rerr != nil {
 		err := g.remoteError(w, cred, rerr)

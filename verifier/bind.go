@@ -13,7 +13,7 @@ import (
 type Sent struct {
 	SessionJWT   string                     // the JWT sent, if any
 	SessionToken string                     // the opaque token sent, if any
-	Identity     Identity                   // for a JWT: its identity as decoded (Verified.Identity)
+	Identity     Identity                   // the session the credential is known to be about (Verified.Identity), if known
 	Check        *client.AuthorizationCheck // the authorization_check sent, if any
 }
 
@@ -39,10 +39,12 @@ func (e *bindError) Unwrap() error { return ErrUnboundAnswer }
 //   - resp carries a complete member_session (member_session_id, member_id
 //     and organization_id); member.member_id, member.organization_id and
 //     organization.organization_id, when present, are the session's;
-//   - for a JWT sent, the session id, member id and organization are the
-//     JWT's (sent.Identity, or the identity decoded from sent.SessionJWT
-//     when it is zero); for an opaque token sent, an echoed session_token
-//     is the one sent;
+//   - the session id, member id and organization are sent.Identity's when
+//     it is set (for either credential: a caller that decided the
+//     credential before knows its session); for a JWT sent, they are the
+//     JWT's (the identity decoded from sent.SessionJWT when sent.Identity
+//     is zero); for an opaque token sent, the answer's session_token, which
+//     every 200 of Authenticate carries, is the one sent;
 //   - a returned session_jwt is a session JWT about member_session (session
 //     id, subject, organization) and verifies against the JWKS; when no
 //     usable keys are held, its claims are still compared, decoded without
@@ -76,19 +78,19 @@ func (v *Verifier) BindAnswer(ctx context.Context, resp *client.AuthenticateResp
 	if sent.SessionJWT == "" && sent.SessionToken == "" {
 		return unbound("nothing was sent to bind the answer to")
 	}
-	if sent.SessionJWT != "" {
-		id := sent.Identity
-		if id == (Identity{}) {
-			var ok bool
-			if id, ok = decodedIdentity(sent.SessionJWT); !ok {
-				return unbound("the JWT sent names no session")
-			}
-		}
-		if id != sessionIdentity(ms) {
-			return unbound("member_session is not the session of the JWT sent")
+	id := sent.Identity
+	if id == (Identity{}) && sent.SessionJWT != "" {
+		var ok bool
+		if id, ok = decodedIdentity(sent.SessionJWT); !ok {
+			return unbound("the JWT sent names no session")
 		}
 	}
-	if sent.SessionToken != "" && resp.SessionToken != "" && resp.SessionToken != sent.SessionToken {
+	if id != (Identity{}) && id != sessionIdentity(ms) {
+		return unbound("member_session is not the session of the credential sent")
+	}
+	if sent.SessionJWT == "" && resp.SessionToken != sent.SessionToken {
+		// An answer about an opaque token names it: one that does not is
+		// about some other session, or about nothing that can be checked.
 		return unbound("session_token is not the one sent")
 	}
 	if resp.SessionJWT != "" {

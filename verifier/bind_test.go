@@ -161,11 +161,11 @@ func TestBindAnswer(t *testing.T) {
 		{name: "honest_token", send: "token", ok: true},
 		{name: "honest_check", send: "check", ok: true},
 		// Another member's whole answer for alice's JWT: bob would run as alice.
-		{name: "another_members_answer_jwt", rule: "member_session is not the session of the JWT sent", send: "jwt", rewrite: func(b map[string]any) { clear(b); maps.Copy(b, bob) }},
+		{name: "another_members_answer_jwt", rule: "member_session is not the session of the credential sent", send: "jwt", rewrite: func(b map[string]any) { clear(b); maps.Copy(b, bob) }},
 		// Another member's whole answer for alice's opaque token.
 		{name: "another_members_answer_token", rule: "session_token is not the one sent", send: "token", rewrite: func(b map[string]any) { clear(b); maps.Copy(b, bob) }},
 		// Another member's member_session and member, alice's own session_jwt kept.
-		{name: "another_members_session_jwt", rule: "member_session is not the session of the JWT sent", send: "jwt", rewrite: func(b map[string]any) {
+		{name: "another_members_session_jwt", rule: "member_session is not the session of the credential sent", send: "jwt", rewrite: func(b map[string]any) {
 			b["member_session"], b["member"] = bob["member_session"], bob["member"]
 		}},
 		// No member_session at all: an empty principal.
@@ -180,6 +180,9 @@ func TestBindAnswer(t *testing.T) {
 		{name: "member_object_wrong_org", rule: "member is not in the session", send: "token", rewrite: func(b map[string]any) { b["member"].(map[string]any)["organization_id"] = otherOrg }},
 		// The organization object is another organization.
 		{name: "organization_object_wrong_org", rule: "organization is not the session", send: "token", rewrite: func(b map[string]any) { b["organization"].(map[string]any)["organization_id"] = otherOrg }},
+		// No session_token echoed for the opaque token sent: another
+		// member's answer with the echo stripped would pass as alice's.
+		{name: "echo_missing_token", rule: "session_token is not the one sent", send: "token", rewrite: func(b map[string]any) { clear(b); maps.Copy(b, bob); delete(b, "session_token") }},
 		// The echoed session_token is another session's: cookies would switch users.
 		{name: "echoed_other_token", rule: "session_token is not the one sent", send: "token", rewrite: func(b map[string]any) { b["session_token"] = bobTok }},
 		// A fresh session_jwt for another session.
@@ -275,6 +278,11 @@ func TestBindAnswerRules(t *testing.T) {
 		{name: "nothing_sent", resp: answer(), sent: Sent{}},
 		// The identity claimed for the JWT sent is another session's.
 		{name: "identity_mismatch", resp: answer(), sent: Sent{SessionJWT: aliceJWT, Identity: Identity{SessionID: "member-session-test-other", MemberID: alice.MemberID, OrganizationID: alice.OrganizationID}}},
+		// An opaque token already decided as alice's, answered with another
+		// session (echo and all): the verdict of a remote check is bound too.
+		{name: "identity_mismatch_token", resp: func() *client.AuthenticateResponse { r := answer(); r.SessionToken = "tok"; return r }(), sent: Sent{SessionToken: "tok", Identity: Identity{SessionID: "member-session-test-other", MemberID: alice.MemberID, OrganizationID: alice.OrganizationID}, Check: check}},
+		// The same answer for the identity that was decided passes.
+		{name: "identity_token_bound", resp: func() *client.AuthenticateResponse { r := answer(); r.SessionToken = "tok"; return r }(), sent: Sent{SessionToken: "tok", Identity: alice, Check: check}, ok: true},
 		// A JWT sent that names no session cannot be bound.
 		{name: "jwt_sent_without_session", resp: answer(), sent: Sent{SessionJWT: "a.b.c"}},
 		// An authorized verdict for a check on another organization.
@@ -298,11 +306,11 @@ func TestBindAnswerRules(t *testing.T) {
 	unverified := cold.sign(t, c, nil)
 	ms := client.MemberSession{MemberSessionID: "member-session-test-1", MemberID: "member-test-1", OrganizationID: "organization-test-1"}
 	sent := Sent{SessionToken: strings.Repeat("t", 44)}
-	if err := cold.v.BindAnswer(ctx, &client.AuthenticateResponse{MemberSession: ms, SessionJWT: unverified}, sent, time.Time{}); err != nil {
+	if err := cold.v.BindAnswer(ctx, &client.AuthenticateResponse{MemberSession: ms, SessionToken: sent.SessionToken, SessionJWT: unverified}, sent, time.Time{}); err != nil {
 		t.Fatalf("keys unavailable, matching claims: %v", err)
 	}
 	ms.MemberID = "member-test-2"
-	if err := cold.v.BindAnswer(ctx, &client.AuthenticateResponse{MemberSession: ms, SessionJWT: unverified}, sent, time.Time{}); !errors.Is(err, ErrUnboundAnswer) {
+	if err := cold.v.BindAnswer(ctx, &client.AuthenticateResponse{MemberSession: ms, SessionToken: sent.SessionToken, SessionJWT: unverified}, sent, time.Time{}); !errors.Is(err, ErrUnboundAnswer) {
 		t.Fatalf("keys unavailable, another member's session_jwt: %v, want ErrUnboundAnswer", err)
 	}
 }
