@@ -273,6 +273,7 @@ func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 		case err == nil:
 			g.decided(r, start, span, p, rt, nil, false)
 			next.ServeHTTP(w, r2)
+			finished(w)
 		case rt.optional && !errors.Is(err, ErrUnavailable):
 			// Optional goes on anonymously, except when Stytch is needed
 			// and down: answering as if signed out would log the user out
@@ -280,6 +281,7 @@ func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 			// NewContext stored is removed.
 			g.decided(r, start, span, p, rt, err, true)
 			next.ServeHTTP(w, withoutPrincipal(r))
+			finished(w)
 		default:
 			g.decided(r, start, span, p, rt, err, false)
 			g.cfg.ErrorHandler(w, r, err)

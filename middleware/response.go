@@ -79,6 +79,15 @@ func (w *noStoreWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// finished sets "Cache-Control: no-store" once more after the handler
+// returned, for a handler that set Cache-Control and wrote nothing: the
+// server then sends the header map as it stands.
+func finished(w http.ResponseWriter) {
+	if ns, ok := w.(*noStoreWriter); ok && !ns.wrote {
+		ns.Header().Set("Cache-Control", "no-store")
+	}
+}
+
 // Flush implements http.Flusher when the wrapped writer does.
 func (w *noStoreWriter) Flush() {
 	if !w.wrote {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -143,6 +144,25 @@ func TestCookieResponsesAreNeverStored(t *testing.T) {
 	rec = do(e.g.Optional(public), req("GET", "/", cookies(jwt, tok)))
 	if rec.Code != 200 || rec.Header().Get("Cache-Control") != "no-store" || setCookies(rec)[middleware.DefaultTokenCookie] == nil {
 		t.Fatalf("optional cleared: %d %v", rec.Code, rec.Header())
+	}
+	// A handler that sets public caching and writes nothing, served by a
+	// real server: the refreshed cookies still go out with no-store.
+	tok2, jwt2 := e.session(orgAcme, "member-test-store-silent", "viewer")
+	silent := httptest.NewServer(e.g.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=600")
+	})))
+	defer silent.Close()
+	e.clock.Advance(6 * time.Minute)
+	r, _ := http.NewRequest("GET", silent.URL, nil)
+	r.AddCookie(&http.Cookie{Name: middleware.DefaultJWTCookie, Value: jwt2})
+	r.AddCookie(&http.Cookie{Name: middleware.DefaultTokenCookie, Value: tok2})
+	resp, err := silent.Client().Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Values("Cache-Control"); resp.StatusCode != 200 || len(resp.Cookies()) != 2 || len(got) != 1 || got[0] != "no-store" {
+		t.Fatalf("silent handler: %d, %d cookies, Cache-Control %q", resp.StatusCode, len(resp.Cookies()), got)
 	}
 }
 
