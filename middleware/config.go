@@ -108,8 +108,9 @@ type Config struct {
 	// are present, the header wins.
 	Extractors []Extractor
 	// MaxCredentialBytes caps a credential before decoding; it is the only
-	// size cap on the path (a Verifier the Guard builds gets the same).
-	// Zero means DefaultMaxCredentialBytes (8 KiB).
+	// size cap on the path (a Verifier the Guard builds gets the same; New
+	// refuses a shared Verifier whose MaxTokenBytes is smaller). Zero means
+	// DefaultMaxCredentialBytes (8 KiB).
 	MaxCredentialBytes int
 	// GuardOPTIONS makes every OPTIONS request go through authentication.
 	// False (the zero value) lets a CORS preflight pass untouched: an

@@ -56,6 +56,13 @@ func New(cfg Config) (*Guard, error) {
 	if g.verifier != nil && g.verifier.ProjectID() != cfg.ProjectID {
 		return nil, fmt.Errorf("%w: Verifier is for another project than ProjectID", errConfig)
 	}
+	if g.verifier != nil && g.verifier.MaxTokenBytes() < cfg.MaxCredentialBytes {
+		// The cap is MaxCredentialBytes alone: a shared verifier with a
+		// smaller one would refuse, later and as another error, what the
+		// guard admitted.
+		return nil, fmt.Errorf("%w: MaxCredentialBytes (%d) is over the shared Verifier's MaxTokenBytes (%d)",
+			errConfig, cfg.MaxCredentialBytes, g.verifier.MaxTokenBytes())
+	}
 	if g.policies != nil && g.policies.ProjectID() != cfg.ProjectID {
 		return nil, fmt.Errorf("%w: Policies are for another project than ProjectID", errConfig)
 	}

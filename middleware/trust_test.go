@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/internal/attacks"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
+	"github.com/stytchguard/stytchguard/verifier"
 )
 
 // TestOnlyPreflightsPass: an OPTIONS request passes untouched only when it
@@ -384,4 +387,47 @@ func (e *env) sessionWith(org, member string, custom map[string]any, roles ...st
 		e.t.Fatalf("NewSession: %v", err)
 	}
 	return token, jwt
+}
+
+// TestCredentialCapIsMaxCredentialBytes: the size cap is
+// Config.MaxCredentialBytes alone; a larger configured cap admits a larger
+// JWT all the way through local verification, and a shared verifier with
+// a smaller cap is refused at New instead of failing requests later.
+func TestCredentialCapIsMaxCredentialBytes(t *testing.T) {
+	e := newEnv(t, func(c *middleware.Config) { c.MaxCredentialBytes = 16 << 10 })
+	// Stytch caps custom claims; a large claim signed by the project key
+	// stands for any JWT over 8 KiB.
+	ae := &attacks.Env{Server: e.srv, T0: e.clock.Now()}
+	claims := ae.Claims(e.clock.Now())
+	claims["blob"] = strings.Repeat("x", 10<<10)
+	jwt := ae.Sign(t, claims, nil)
+	if len(jwt) <= 8<<10 {
+		t.Fatalf("the JWT is %d bytes, want over the default cap", len(jwt))
+	}
+	_, small := e.session(orgAcme, "member-test-small", "viewer")
+	e.warm(small)
+	wantStatus(t, do(e.g.Authenticate(okHandler()), req("GET", "/", bearer(jwt))), 200, "")
+	if n := e.srv.Calls(stytchtest.EndpointAuthenticate); n != 0 {
+		t.Fatalf("%d calls to Stytch for a JWT under the configured cap", n)
+	}
+
+	// The default cap refuses it before decoding, with no call either.
+	d := newEnv(t, nil)
+	_, small = d.session(orgAcme, "member-test-small", "viewer")
+	d.warm(small)
+	wantStatus(t, do(d.g.Authenticate(okHandler()), req("GET", "/", bearer(jwt))), 401, middleware.CodeInvalidToken)
+	if n := d.srv.Calls(stytchtest.EndpointAuthenticate); n != 0 {
+		t.Fatalf("%d calls to Stytch for an oversized credential", n)
+	}
+
+	// A shared verifier with the default 8 KiB cap under a 16 KiB guard cap.
+	v, err := verifier.New(context.Background(), verifier.Config{ProjectID: e.srv.ProjectID, BaseURL: e.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	_, err = middleware.New(middleware.Config{ProjectID: e.srv.ProjectID, Secret: e.srv.Secret, BaseURL: e.srv.URL, Verifier: v, MaxCredentialBytes: 16 << 10})
+	if err == nil || !strings.Contains(err.Error(), "MaxTokenBytes") {
+		t.Fatalf("New with a shared verifier of a smaller cap: %v", err)
+	}
 }

@@ -487,5 +487,9 @@ func checkCharset(tok string) error {
 	return nil
 }
 
+// MaxTokenBytes returns the size cap of a token: Config.MaxTokenBytes, or
+// DefaultMaxTokenBytes when that was zero.
+func (v *Verifier) MaxTokenBytes() int { return v.maxTokenBytes }
+
 // ProjectID returns the project whose session JWTs v accepts.
 func (v *Verifier) ProjectID() string { return v.projectID }
