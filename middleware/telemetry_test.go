@@ -236,3 +236,89 @@ func contains(got, want map[string]string) bool {
 	}
 	return true
 }
+
+// TestCoalescedFetchesAreLinked: requests that wait on a JWKS fetch or a
+// policy fetch another request started each link to that fetch's span,
+// which is the child of the request that started it.
+func TestCoalescedFetchesAreLinked(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		span     string
+		endpoint stytchtest.Endpoint
+		prepare  func(e *env) string // returns the JWT whose requests share one fetch
+	}{
+		{"JWKS refetch for a new kid", "stytchguard.verifier.fetch_jwks", stytchtest.EndpointJWKS, func(e *env) string {
+			if _, err := e.srv.RotateKey(); err != nil {
+				t.Fatal(err)
+			}
+			_, jwt := e.session(orgAcme, "member-test-rotated", "viewer")
+			return jwt
+		}},
+		{"policy of an organization not seen yet", "stytchguard.rbac.fetch_policy", stytchtest.EndpointOrgPolicy, func(e *env) string {
+			_, jwt := e.session(orgGlobex, "member-test-globex", "viewer")
+			return jwt
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, rec, tp, _ := telemetryEnv(t)
+			_, warm := e.session(orgAcme, "member-test-warm", "viewer")
+			e.warm(warm)
+			jwt := tc.prepare(e)
+			rec.Reset()
+			e.srv.ResetCalls()
+			// A slow Stytch keeps the first fetch in flight while the others
+			// arrive.
+			e.srv.SetFault(tc.endpoint, stytchtest.Fault{Latency: 300 * time.Millisecond, Times: 1})
+			server := tp.Tracer("test-server")
+			h := e.g.Require("documents", "read")(okHandler())
+			const n = 6
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() {
+					ctx, span := server.Start(context.Background(), "GET /documents")
+					do(h, req("GET", "/", bearer(jwt)).WithContext(ctx))
+					span.End()
+				})
+			}
+			wg.Wait()
+			var fetches []sdktrace.ReadOnlySpan
+			decisions := map[string]sdktrace.ReadOnlySpan{}
+			for _, s := range rec.Ended() {
+				switch s.Name() {
+				case tc.span:
+					// The policy cache may refresh the project policy
+					// meanwhile: only the organization's fetch is shared.
+					if tc.endpoint != stytchtest.EndpointOrgPolicy || attrs(s.Attributes())["stytch.organization_id"] == orgGlobex {
+						fetches = append(fetches, s)
+					}
+				case "stytchguard.decide":
+					decisions[s.SpanContext().SpanID().String()] = s
+				}
+			}
+			if len(fetches) != 1 || len(decisions) != n || e.srv.Calls(tc.endpoint) != 1 {
+				t.Fatalf("%d fetch spans, %d decisions, %d calls", len(fetches), len(decisions), e.srv.Calls(tc.endpoint))
+			}
+			parent, ok := decisions[fetches[0].Parent().SpanID().String()]
+			if !ok {
+				t.Fatal("the fetch span's parent is no decision span")
+			}
+			linked := 0
+			for id, d := range decisions {
+				for _, l := range d.Links() {
+					if l.SpanContext.SpanID() == fetches[0].SpanContext().SpanID() {
+						if id == parent.SpanContext().SpanID().String() {
+							t.Fatal("the request that started the fetch links to it too")
+						}
+						linked++
+					}
+				}
+			}
+			// Requests that arrived after the fetch ended found its result
+			// and waited on nothing; most arrive during the 300 ms.
+			if linked == 0 {
+				t.Fatal("no waiter links to the shared fetch")
+			}
+			t.Logf("%d of %d waiters linked", linked, n-1)
+		})
+	}
+}

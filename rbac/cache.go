@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
@@ -369,14 +370,16 @@ func (c *Cache) begin(ctx context.Context, e *entry, now time.Time) (*entryState
 	if st.err != nil && now.Before(st.nextAttempt) {
 		return st, nil, nil, c.unavailable(e, st.err)
 	}
-	return st, nil, c.sf.DoChan(e.key, func() (any, error) { return c.fetch(ctx, e) }), nil
+	return st, nil, c.sf.DoChan(e.key, c.sharedFetch(ctx, e)), nil
 }
 
 // finish waits for the fetch begin started for e, whose state was st.
 func (c *Cache) finish(ctx context.Context, e *entry, st *entryState, ch <-chan singleflight.Result) (*compiled, error) {
 	select {
 	case r := <-ch:
-		out, _ := r.Val.(*entryState)
+		f, _ := r.Val.(fetched)
+		linkFetch(ctx, f)
+		out := f.st
 		adopt(e, st, out, r.Err)
 		if r.Err != nil {
 			return nil, c.unavailable(e, r.Err)
@@ -461,7 +464,7 @@ func (c *Cache) enter() bool {
 // c.sf. trigger is the context of the caller that started it: the fetch is a
 // child of its span and keeps its values, but not its cancellation (others
 // may wait for the fetch); it ends at FetchTimeout or at Close.
-func (c *Cache) fetch(trigger context.Context, e *entry) (*entryState, error) {
+func (c *Cache) fetch(trigger context.Context, e *entry, spanOut *trace.SpanContext) (*entryState, error) {
 	if !c.enter() {
 		return nil, ErrClosed
 	}
@@ -471,6 +474,7 @@ func (c *Cache) fetch(trigger context.Context, e *entry) (*entryState, error) {
 	stop := context.AfterFunc(c.ctx, cancel)
 	defer stop()
 	ctx, span := c.tel.startFetch(ctx, e.orgID)
+	*spanOut = span.SpanContext()
 
 	var policy *compiled
 	var err error
@@ -519,6 +523,37 @@ func (c *Cache) fetch(trigger context.Context, e *entry) (*entryState, error) {
 	return st, nil
 }
 
+// fetched is what a shared fetch hands every caller that waited on it: the
+// outcome, the fetch's span and the span of the caller that started it.
+type fetched struct {
+	st     *entryState
+	span   trace.SpanContext
+	parent trace.SpanID
+}
+
+// sharedFetch is the function c.sf runs for e: fetch, started by the caller
+// whose context is ctx.
+func (c *Cache) sharedFetch(ctx context.Context, e *entry) func() (any, error) {
+	return func() (any, error) {
+		f := fetched{parent: trace.SpanFromContext(ctx).SpanContext().SpanID()}
+		var err error
+		f.st, err = c.fetch(ctx, e, &f.span)
+		return f, err
+	}
+}
+
+// linkFetch links the span of ctx to the shared fetch f it waited on. It
+// does nothing for the caller that started the fetch (its span is the
+// fetch's parent already) or when ctx's span is not recording.
+func linkFetch(ctx context.Context, f fetched) {
+	if !f.span.IsValid() {
+		return
+	}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() && span.SpanContext().SpanID() != f.parent {
+		span.AddLink(trace.Link{SpanContext: f.span, Attributes: []attribute.KeyValue{attrLink.String("coalesced policy fetch")}})
+	}
+}
+
 // backoff is the delay before the next fetch after failures consecutive
 // failures.
 func (c *Cache) backoff(failures int) time.Duration {
@@ -551,9 +586,10 @@ func (c *Cache) refreshAsync(ctx context.Context, e *entry) {
 // starts is a child of ctx's span, as for begin.
 func (c *Cache) refreshEntry(ctx context.Context, e *entry) error {
 	st := e.state.Load()
-	v, err, _ := c.sf.Do(e.key, func() (any, error) { return c.fetch(ctx, e) })
-	out, _ := v.(*entryState)
-	adopt(e, st, out, err)
+	v, err, _ := c.sf.Do(e.key, c.sharedFetch(ctx, e))
+	f, _ := v.(fetched)
+	linkFetch(ctx, f)
+	adopt(e, st, f.st, err)
 	if err != nil {
 		return c.unavailable(e, err)
 	}

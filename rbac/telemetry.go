@@ -32,6 +32,7 @@ const (
 const (
 	attrOrganizationID = attribute.Key("stytch.organization_id")
 	attrOutcome        = attribute.Key("outcome")
+	attrLink           = attribute.Key("stytchguard.link") // on a waiter's span: what it waited on
 )
 
 // telemetry holds a Cache's tracer and instruments.

@@ -203,17 +203,20 @@ func (v *Verifier) sharedFetch(ctx context.Context, limited bool) error {
 	// The fetch outlives the request that triggered it (it serves every
 	// waiter and runs on the Verifier's lifetime), but its span is that
 	// request's child.
+	parent := trace.SpanFromContext(ctx).SpanContext().SpanID()
 	fn := func() (any, error) {
 		if limited && !v.limiter.AllowN(v.now(), 1) {
 			return nil, errRateLimited
 		}
-		return nil, v.tracedFetch(ctx)
+		span, err := v.tracedFetch(ctx)
+		return sharedJWKSFetch{span: span, parent: parent}, err
 	}
 	timer := time.NewTimer(v.fetchTimeout)
 	defer timer.Stop()
 	for {
 		select {
 		case r := <-v.flight.DoChan(flightKey, fn):
+			linkJWKSFetch(ctx, r.Val)
 			if !limited && errors.Is(r.Err, errRateLimited) {
 				// The background refresh joined a token-triggered attempt
 				// the limiter refused: it still owes its own fetch, within
@@ -231,9 +234,31 @@ func (v *Verifier) sharedFetch(ctx context.Context, limited bool) error {
 	}
 }
 
+// sharedJWKSFetch is what a shared JWKS fetch hands every caller that
+// waited on it: its span, and the span of the caller that started it.
+type sharedJWKSFetch struct {
+	span   trace.SpanContext
+	parent trace.SpanID
+}
+
+// linkJWKSFetch links the span of ctx to the shared fetch val (a
+// sharedJWKSFetch) it waited on. It does nothing for the caller that
+// started the fetch (its span is the fetch's parent already) or when ctx's
+// span is not recording.
+func linkJWKSFetch(ctx context.Context, val any) {
+	f, ok := val.(sharedJWKSFetch)
+	if !ok || !f.span.IsValid() {
+		return
+	}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() && span.SpanContext().SpanID() != f.parent {
+		span.AddLink(trace.Link{SpanContext: f.span, Attributes: []attribute.KeyValue{attribute.String("stytchguard.link", "coalesced JWKS fetch")}})
+	}
+}
+
 // tracedFetch runs fetchJWKS on the Verifier's lifetime in a span that is a
-// child of trigger's (a root span for the background refresh).
-func (v *Verifier) tracedFetch(trigger context.Context) error {
+// child of trigger's (a root span for the background refresh), and returns
+// the span's context.
+func (v *Verifier) tracedFetch(trigger context.Context) (trace.SpanContext, error) {
 	_, span := v.tracer.Start(trigger, SpanFetchJWKS, trace.WithSpanKind(trace.SpanKindClient))
 	defer span.End()
 	err := v.fetchJWKS(trace.ContextWithSpan(v.life, span))
@@ -243,7 +268,7 @@ func (v *Verifier) tracedFetch(trigger context.Context) error {
 	} else {
 		span.SetAttributes(attribute.String("stytchguard.outcome", "success"))
 	}
-	return err
+	return span.SpanContext(), err
 }
 
 // SpanFetchJWKS is the name of the span of a JWKS fetch.

@@ -163,7 +163,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		tp = otel.GetTracerProvider()
 	}
 	v.tracer = tp.Tracer("github.com/stytchguard/stytchguard/verifier")
-	firstErr := v.tracedFetch(ctx)
+	_, firstErr := v.tracedFetch(ctx)
 	if firstErr != nil && cfg.RequireJWKS {
 		_ = v.Close()
 		return nil, fmt.Errorf("%w: first JWKS fetch: %w", ErrKeysUnavailable, firstErr)
