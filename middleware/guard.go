@@ -537,7 +537,7 @@ func (g *Guard) refuseRevoked(w http.ResponseWriter, cred Credential) error {
 func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams, sent verifier.Sent, p *Principal) error {
 	resp, fromCache, err := g.remote.authenticate(ctx, params, g.binder(ctx, sent))
 	if err != nil {
-		return g.remoteError(w, cred, err)
+		return g.remoteError(w, cred, nil, err)
 	}
 	src := SourceRemote
 	if fromCache {
@@ -558,18 +558,21 @@ func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Cr
 }
 
 // remoteError maps a remote failure to the Guard's errors: a definite "no"
-// is 401 (cookies cleared), an outage is 503 (cookies kept). The cause it
-// keeps prints with the credential cut out, since an upstream message may
-// quote it and the error reaches OnDecision and the ErrorHandler.
-func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, err error) *Error {
-	e := g.remoteErrorOf(w, cred, err)
+// is 401 (cookies cleared), an outage is 503 (cookies kept). check is the
+// authorization check sent, if any: a refusal of it names the permission
+// (insufficient_scope), and a permission refusal when none was sent is not
+// about the request (an upstream fault, 503). The cause it keeps prints
+// with the credential cut out, since an upstream message may quote it and
+// the error reaches OnDecision and the ErrorHandler.
+func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, check *client.AuthorizationCheck, err error) *Error {
+	e := g.remoteErrorOf(w, cred, check, err)
 	if e.Cause != nil {
 		e.Cause = &redactedError{err: e.Cause, text: redacted(e.Cause, cred)}
 	}
 	return e
 }
 
-func (g *Guard) remoteErrorOf(w http.ResponseWriter, cred Credential, err error) *Error {
+func (g *Guard) remoteErrorOf(w http.ResponseWriter, cred Credential, check *client.AuthorizationCheck, err error) *Error {
 	switch {
 	case errors.Is(err, errUnbound):
 		// Logged once, with Stytch's request id, where it was found.
@@ -579,10 +582,17 @@ func (g *Guard) remoteErrorOf(w http.ResponseWriter, cred Credential, err error)
 			g.clearCookies(w)
 		}
 		return newError(ErrSessionExpired, "", err)
+	case check == nil && errors.Is(err, client.ErrForbidden):
+		// No authorization check was sent: a refusal of one is about
+		// something else.
+		g.cfg.Logger.Error("stytchguard: Stytch refused a permission that was not asked", "error", redacted(err, cred), "request_id", requestID(err))
+		return unavailable("", time.Second, err)
 	case errors.Is(err, client.ErrTenancy):
 		return newError(ErrTenancyMismatch, "", err)
 	case errors.Is(err, client.ErrForbidden):
-		return newError(ErrPermissionDenied, "", err)
+		e := newError(ErrPermissionDenied, "", err)
+		e.Scope = check.ResourceID + ":" + check.Action
+		return e
 	case errors.Is(err, client.ErrBadRequest), errors.Is(err, client.ErrInvalidParams):
 		// An answer that says nothing about the session: never a reason
 		// to log the user out.
@@ -651,11 +661,7 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 		Identity: verifier.Identity{SessionID: sess.MemberSessionID, MemberID: sess.MemberID, OrganizationID: sess.OrganizationID}}
 	resp, _, rerr := g.remote.authenticate(r.Context(), params, g.binder(r.Context(), sent))
 	if rerr != nil {
-		err := g.remoteError(w, cred, rerr)
-		if errors.Is(err, ErrPermissionDenied) {
-			err.Scope = resource + ":" + action
-		}
-		return err
+		return g.remoteError(w, cred, &remoteCheck, rerr)
 	}
 	// Bound: the verdict authorizes, with roles the session holds.
 	p.index, p.verdict, p.Source = nil, resp.Verdict, SourceRemote

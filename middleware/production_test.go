@@ -1,13 +1,16 @@
 package middleware_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stytchguard/stytchguard/internal/attacks"
 	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 // TestCrossOriginCookieRequests: an unsafe method authenticated by cookies
@@ -184,5 +187,79 @@ func TestInsufficientScopeNamesThePermission(t *testing.T) {
 	wantStatus(t, rec, 403, middleware.CodeForbidden)
 	if ch := rec.Header().Get("WWW-Authenticate"); !strings.Contains(ch, `error="insufficient_scope"`) || !strings.Contains(ch, `scope="documents:write"`) {
 		t.Fatalf("challenge %q", ch)
+	}
+
+	// Without a usable policy Stytch decides, and its refusal names the
+	// permission the same way.
+	e.srv.SetFault(stytchtest.EndpointPolicy, stytchtest.Fault{Status: 503})
+	e.srv.SetFault(stytchtest.EndpointOrgPolicy, stytchtest.Fault{Status: 503})
+	e.clock.Advance(2 * time.Hour) // past the cached policy's maximum staleness
+	tok, jwt := e.session(orgAcme, "member-test-scope-remote", "viewer")
+	rec = do(e.g.Require("documents", "write")(okHandler()), req("GET", "/", bearer(jwt)))
+	wantStatus(t, rec, 403, middleware.CodeForbidden)
+	if ch := rec.Header().Get("WWW-Authenticate"); !strings.Contains(ch, `scope="documents:write"`) {
+		t.Fatalf("remote refusal challenge %q", ch)
+	}
+	if n := e.srv.Calls(stytchtest.EndpointAuthenticate); n == 0 {
+		t.Fatal("the refusal did not come from Stytch")
+	}
+
+	// A permission refusal of an Authenticate that asked no permission is
+	// not about the request: an upstream fault, never a 403 naming nothing.
+	e.srv.SetFault(stytchtest.EndpointAuthenticate, stytchtest.Fault{Status: 403, ErrorType: "session_authorization_error"})
+	rec = do(e.g.Authenticate(okHandler()), req("GET", "/", bearer(tok)))
+	wantStatus(t, rec, 503, middleware.CodeAuthUnavailable)
+}
+
+// decodeCount counts the decodings of countedPlan values.
+var decodeCount atomic.Int64
+
+// countedPlan is a claim type that counts how often it is decoded.
+type countedPlan string
+
+func (c *countedPlan) UnmarshalJSON(b []byte) error {
+	decodeCount.Add(1)
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*c = countedPlan(s)
+	return nil
+}
+
+type countedClaims struct {
+	Plan countedPlan `json:"plan"`
+}
+
+// TestCustomClaimsDecodedOncePerRequest: however often a handler asks, a
+// request decodes its claims into one type once; the next request decodes
+// its own; an M2M client's custom claims decode the same way.
+func TestCustomClaimsDecodedOncePerRequest(t *testing.T) {
+	e := newEnv(t, nil)
+	_, jwt := e.sessionWith(orgAcme, "member-test-once", map[string]any{"plan": "gold"}, "viewer")
+	e.warm(jwt)
+	m2m := m2mToken(t, e, []string{"read:documents"}, map[string]any{"plan": "machine"})
+	var plans []countedPlan
+	h := func(w http.ResponseWriter, r *http.Request) {
+		for range 3 {
+			c, ok := middleware.CustomClaims[countedClaims](r.Context())
+			if !ok {
+				t.Error("claims did not decode")
+			}
+			plans = append(plans, c.Plan)
+		}
+	}
+	decodeCount.Store(0)
+	wantStatus(t, do(e.g.Authenticate(http.HandlerFunc(h)), req("GET", "/", bearer(jwt))), 200, "")
+	if n := decodeCount.Load(); n != 1 {
+		t.Fatalf("three calls on one request decoded %d times", n)
+	}
+	wantStatus(t, do(e.g.Authenticate(http.HandlerFunc(h)), req("GET", "/", bearer(jwt))), 200, "")
+	if n := decodeCount.Load(); n != 2 {
+		t.Fatalf("a second request decoded %d times in all, want 2", n)
+	}
+	wantStatus(t, do(e.g.RequireScopes("read:documents")(http.HandlerFunc(h)), req("GET", "/", bearer(m2m))), 200, "")
+	if n := decodeCount.Load(); n != 3 || plans[len(plans)-1] != "machine" || plans[0] != "gold" {
+		t.Fatalf("M2M claims: %d decodings, plans %q", n, plans)
 	}
 }
