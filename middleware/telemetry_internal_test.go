@@ -13,7 +13,8 @@ import (
 
 // BenchmarkTelemetryNoProvider measures what the guard's telemetry adds to
 // a hit with no provider configured (the otel globals, no SDK installed):
-// the decision span check and the decisions counter, against the floor (an
+// the decision span check, the decisions counter and the verified-token
+// cache counter, against the floor (an
 // RSA-2048 verification and a SHA-256 of a token-sized input) in the same
 // run. Read "telemetry/floor".
 func BenchmarkTelemetryNoProvider(b *testing.B) {
@@ -48,6 +49,7 @@ func BenchmarkTelemetryNoProvider(b *testing.B) {
 		for range k {
 			r2, span := tel.startDecision(r)
 			tel.count(r2.Context(), outcomeAllow, sourceLocal, subjectMember)
+			tel.cacheLookup(r2.Context(), cacheVerified, true)
 			if span != nil {
 				b.Fatal("a span without a provider")
 			}
