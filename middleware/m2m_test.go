@@ -116,6 +116,17 @@ func TestM2MGuards(t *testing.T) {
 	if clients == 0 {
 		t.Fatal("no decision reported a client subject")
 	}
+	// So does the decision log, with the client's id and no member.
+	var logged bool
+	for _, line := range strings.Split(plain.logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"stytchguard decision"`) && strings.Contains(line, `"outcome":"allow"`) &&
+			strings.Contains(line, `"subject":"client"`) && strings.Contains(line, `"client_id":"m2m-client-`) && strings.Contains(line, `"member_id":""`) {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Fatal("no decision log record names a client subject")
+	}
 }
 
 // TestM2MTokensRefusedLocally: expired, forged and malformed M2M tokens are

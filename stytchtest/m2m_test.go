@@ -9,6 +9,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -128,6 +130,46 @@ func TestM2MTokenRequestForms(t *testing.T) {
 			tok, _ := r.body["access_token"].(string)
 			if err := verify(t, e.srv, tok); err != nil {
 				t.Errorf("access token does not verify with the JWKS: %v", err)
+			}
+		})
+	}
+}
+
+// TestM2MTokenFixtureRequests sends the hand-written request fixtures of
+// §8.2 byte for byte (the docs' JSON body and the SDK's form body) to a
+// client holding the fixtures' credentials.
+func TestM2MTokenFixtureRequests(t *testing.T) {
+	e := newM2MEnv(t)
+	var fixture struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+		Scope        string `json:"scope"`
+	}
+	raw, err := os.ReadFile(filepath.Join(fidFixtureDir, "requests/m2m_token.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &fixture); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.srv.NewM2MClient(stytchtest.M2MClientSpec{ClientID: fixture.ClientID, ClientSecret: fixture.ClientSecret,
+		Scopes: strings.Fields(fixture.Scope)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, contentType string }{
+		{"requests/m2m_token.json", jsonType},
+		{"requests/m2m_token.form", formType},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join(fidFixtureDir, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := tokenCall(t, e.fidEnv, e.srv.ProjectID, tc.contentType, string(body))
+			fidMatch(t, r, "responses/m2m_token.json", nil)
+			_, claims := payload(t, r.body["access_token"].(string))
+			if claims["sub"] != fixture.ClientID || claims["scope"] != fixture.Scope {
+				t.Fatalf("token for %v with scope %v", claims["sub"], claims["scope"])
 			}
 		})
 	}
