@@ -507,7 +507,7 @@ func (g *Guard) binder(ctx context.Context, sent verifier.Sent) binder {
 		if err := g.verifier.BindAnswer(ctx, resp, sent, time.Time{}); err != nil {
 			g.cfg.Logger.Error("stytchguard: Stytch's answer is not about the credential sent; refusing it",
 				"error", err, "request_id", resp.RequestID)
-			return fmt.Errorf("%w: %w", errUnbound, err)
+			return err // matches verifier.ErrUnboundAnswer and client.ErrUnavailable
 		}
 		return nil
 	}
@@ -574,7 +574,7 @@ func (g *Guard) remoteError(w http.ResponseWriter, cred Credential, check *clien
 
 func (g *Guard) remoteErrorOf(w http.ResponseWriter, cred Credential, check *client.AuthorizationCheck, err error) *Error {
 	switch {
-	case errors.Is(err, errUnbound):
+	case errors.Is(err, verifier.ErrUnboundAnswer):
 		// Logged once, with Stytch's request id, where it was found.
 		return unavailable("", time.Second, err)
 	case errors.Is(err, client.ErrSessionInvalid):

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/stytchguard/stytchguard/client"
+	"github.com/stytchguard/stytchguard/verifier"
 )
 
 // remote calls Stytch's Authenticate with a timeout, one retry, coalescing
@@ -144,7 +145,7 @@ type flight struct {
 // record keeps a call's outcome for health: an outage, or an answer.
 func (rm *remote) record(err error) {
 	o := &outcome{at: time.Now()}
-	if err != nil && (errors.Is(err, client.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errUnbound)) {
+	if err != nil && (errors.Is(err, client.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, verifier.ErrUnboundAnswer)) {
 		o.err = err
 	}
 	rm.last.Store(o)
@@ -337,7 +338,7 @@ func remoteOutcome(err error) string {
 		return "session_invalid"
 	case errors.Is(err, client.ErrForbidden):
 		return "forbidden"
-	case errors.Is(err, errUnbound):
+	case errors.Is(err, verifier.ErrUnboundAnswer):
 		return "unbound"
 	case errors.Is(err, client.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return "unavailable"
@@ -413,8 +414,3 @@ func (rm *remote) retryAfter(err error) time.Duration {
 	}
 	return time.Second
 }
-
-// errUnbound is the category of answers that fail the binding checks: an
-// upstream fault, so it is a client.ErrUnavailable (the breaker counts it,
-// the cache never keeps it).
-var errUnbound = fmt.Errorf("middleware: answer not bound to the credential sent: %w", client.ErrUnavailable)
