@@ -285,6 +285,7 @@ type snapshot struct {
 	Member  *client.Member
 	Org     *client.Organization
 	Verdict *client.AuthorizationVerdict
+	M2M     *client.M2MClaims
 	Source  middleware.Source
 }
 
@@ -292,14 +293,25 @@ type snapshot struct {
 // concurrently, change nothing another request sees, on a local decision
 // (verified-token cache), a remote one and a cached remote one.
 func TestPrincipalsAreImmutable(t *testing.T) {
-	for _, path := range []string{"local", "remote"} {
+	for _, path := range []string{"local", "remote", "remote verdict", "m2m"} {
 		t.Run(path, func(t *testing.T) {
 			e := newEnv(t, nil)
+			if path == "remote verdict" {
+				// No policy: Stytch decides the check, and its verdict is
+				// handed to the handlers.
+				e.srv.SetFault(stytchtest.EndpointPolicy, stytchtest.Fault{Status: 503})
+				e.srv.SetFault(stytchtest.EndpointOrgPolicy, stytchtest.Fault{Status: 503})
+			}
 			tok, jwt := e.sessionWith(orgAcme, "member-test-immutable", map[string]any{"plan": "gold", "limits": map[string]any{"docs": 3.0, "tags": []any{"a", "b"}}}, "viewer", "editor")
 			e.warm(jwt)
 			cred := bearer(jwt)
-			if path == "remote" {
+			guard := e.g.Require("documents", "read")
+			switch path {
+			case "remote", "remote verdict":
 				cred = bearer(tok)
+			case "m2m":
+				cred = bearer(m2mToken(t, e, []string{"read:documents", "write:documents"}, map[string]any{"plan": "gold", "tags": []any{"a", "b"}}))
+				guard = e.g.RequireScopes("read:documents")
 			}
 			var mu sync.Mutex
 			var seen []snapshot
@@ -316,7 +328,7 @@ func TestPrincipalsAreImmutable(t *testing.T) {
 						t.Error("the context helpers disagree with FromContext")
 					}
 					v, _ := p.Verdict()
-					snap := snapshot{Session: p.MemberSession, Claims: p.Claims, Member: p.Member, Org: p.Organization, Verdict: v, Source: p.Source}
+					snap := snapshot{Session: p.MemberSession, Claims: p.Claims, Member: p.Member, Org: p.Organization, Verdict: v, M2M: p.M2M, Source: p.Source}
 					if !mutate {
 						mu.Lock()
 						seen = append(seen, deepClone(snap))
@@ -327,7 +339,6 @@ func TestPrincipalsAreImmutable(t *testing.T) {
 					mutateAll(reflect.ValueOf(v))
 				})
 			}
-			guard := e.g.Require("documents", "read")
 			before := do(guard(look(false)), req("GET", "/", cred))
 			if before.Code != 200 || len(seen) != 1 {
 				t.Fatalf("first request %d", before.Code)
@@ -345,8 +356,15 @@ func TestPrincipalsAreImmutable(t *testing.T) {
 			if !reflect.DeepEqual(seen[0], seen[1]) {
 				t.Fatalf("a handler's changes reached another request:\n%+v\n%+v", seen[0].Session, seen[1].Session)
 			}
-			if seen[0].Session.CustomClaims["plan"] != "gold" || len(seen[0].Session.Roles) == 0 {
+			switch {
+			case path == "m2m":
+				if seen[0].M2M == nil || seen[0].M2M.CustomClaims["plan"] != "gold" || len(seen[0].M2M.Scopes) != 2 {
+					t.Fatalf("snapshot lacks the client's content: %+v", seen[0].M2M)
+				}
+			case seen[0].Session.CustomClaims["plan"] != "gold" || len(seen[0].Session.Roles) == 0:
 				t.Fatalf("snapshot lacks the session's content: %+v", seen[0].Session)
+			case path == "remote verdict" && (seen[0].Verdict == nil || len(seen[0].Verdict.GrantingRoles) == 0):
+				t.Fatalf("snapshot lacks the remote verdict: %+v", seen[0].Verdict)
 			}
 		})
 	}
@@ -376,6 +394,7 @@ func deepClone(s snapshot) snapshot {
 	out.Member = cloneVia(s.Member)
 	out.Org = cloneVia(s.Org)
 	out.Verdict = cloneVia(s.Verdict)
+	out.M2M = cloneVia(s.M2M)
 	return out
 }
 
