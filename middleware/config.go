@@ -172,7 +172,12 @@ type RemoteConfig struct {
 	MaxConcurrent int
 	// CacheTTL is how long a remote answer is reused for the same
 	// credential. Zero means DefaultRemoteCacheTTL (5 s); a negative value
-	// switches the cache off (concurrent calls are still coalesced).
+	// switches the cache off (concurrent calls are still coalesced). A
+	// session revoked through Guard.Revoke or heard of from Config.Fleet
+	// stays refused at least this long, so that no cached answer outlives
+	// its revocation; with a Fleet, keep the fleet's retention (for
+	// fleet.Redis, RedisConfig.Retention, 15 minutes by default) above
+	// max(5 minutes, CacheTTL) plus twice the leeway.
 	CacheTTL time.Duration
 	// CacheSize bounds that cache. Zero means DefaultRemoteCacheSize.
 	CacheSize int

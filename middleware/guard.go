@@ -104,9 +104,7 @@ func New(cfg Config) (*Guard, error) {
 	g.tel = tel
 	g.remote = newRemote(g.client, &g.cfg, tel)
 	if f := cfg.Fleet; f != nil {
-		g.stopWatch = f.Watch(func(sessionID string, until time.Time) {
-			g.revoked.add(sessionID, until, g.cfg.Now())
-		})
+		g.stopWatch = f.Watch(g.heard)
 	}
 	return g, nil
 }

@@ -198,9 +198,11 @@ var ErrNoSession = errors.New("middleware: principal has no member session")
 // member_session_id), refuses its JWTs and session token on this replica at
 // once (401 session_expired, cookies cleared), and announces it to the
 // fleet, whose replicas refuse it as soon as they hear of it. The local
-// refusal lasts as long as a JWT minted before now can be valid, and
-// happens even when Stytch cannot be reached, so that a logout always
-// takes effect here.
+// refusal lasts as long as a JWT minted before now can be valid or a
+// remote answer cached before now can be served: max(5 minutes,
+// Remote.CacheTTL) plus twice the leeway; a replica that hears of it keeps
+// it at least its own Remote.CacheTTL from then. It happens even when
+// Stytch cannot be reached, so that a logout always takes effect here.
 //
 // Errors: ErrNoSession; Stytch's error (the session may still be valid
 // there; retry); an error matching ErrNotAnnounced when the fleet did not
@@ -215,9 +217,7 @@ func (g *Guard) Revoke(ctx context.Context, p *Principal) error {
 	}
 	id := s.MemberSessionID
 	now := g.cfg.Now()
-	// A JWT minted just before now is valid until iat + 5 min, plus the
-	// leeway on exp, and its iat may itself run ahead by the leeway.
-	until := now.Add(maxJWTLifetime + 2*g.leeway())
+	until := now.Add(g.retention())
 	g.revoked.add(id, until, now)
 	var errs []error
 	if _, err := g.client.Sessions.Revoke(ctx, &client.RevokeParams{MemberSessionID: id}); err != nil && !errors.Is(err, client.ErrSessionInvalid) {
@@ -275,6 +275,30 @@ func (g *Guard) LogoutHandler(next http.Handler) http.Handler {
 // logoutTimeout bounds LogoutHandler's revocation, which runs detached
 // from the request.
 const logoutTimeout = 10 * time.Second
+
+// retention is how long Revoke keeps a session refused on this replica:
+// as long as a JWT minted just before can be valid (iat + 5 min, plus the
+// leeway on exp, and its iat may itself run ahead by the leeway), and as
+// long as a remote answer about it, cached just before, can be served
+// (Remote.CacheTTL, which may be longer). Another replica extends what it
+// hears to its own Remote.CacheTTL (see heard).
+func (g *Guard) retention() time.Duration {
+	return max(maxJWTLifetime, g.cfg.Remote.CacheTTL) + 2*g.leeway()
+}
+
+// heard records a revocation announced by the fleet. The announcer chose
+// until for JWTs and for its own cache; this replica also keeps it as long
+// as an answer its own remote cache took before hearing of it can be
+// served.
+func (g *Guard) heard(sessionID string, until time.Time) {
+	now := g.cfg.Now()
+	if ttl := g.cfg.Remote.CacheTTL; ttl > 0 {
+		if u := now.Add(ttl); u.After(until) {
+			until = u
+		}
+	}
+	g.revoked.add(sessionID, until, now)
+}
 
 // leeway is the clock skew the Guard's verifier allows: the configured one
 // for a verifier the Guard built, the largest a Verifier can have for a
