@@ -139,6 +139,9 @@ type flight struct {
 	parent trace.SpanID
 	// shared: the answer came from the fleet's shared cache, not Stytch.
 	shared bool
+	// fleetErr is the failure of the fleet's shared cache on this call (a
+	// load or a store), nil when it worked or was not used.
+	fleetErr error
 }
 
 // record keeps a call's outcome for health: an outage, or an answer.
@@ -175,25 +178,26 @@ func fleetKey(p *client.AuthenticateParams) (credential, variant string) {
 
 // shared returns the fleet's stored answer to p when there is one and it
 // passes bind; nil otherwise (no fleet, a miss, a Redis failure, or an
-// answer about something else).
-func (rm *remote) shared(ctx context.Context, p *client.AuthenticateParams, bind binder) *client.AuthenticateResponse {
+// answer about something else), with the fleet's error when the load
+// failed.
+func (rm *remote) shared(ctx context.Context, p *client.AuthenticateParams, bind binder) (*client.AuthenticateResponse, error) {
 	if rm.fleet == nil || rm.cacheTTL <= 0 {
-		return nil
+		return nil, nil
 	}
 	cred, variant := fleetKey(p)
 	resp, err := rm.fleet.LoadAuthenticate(ctx, cred, variant)
 	if err != nil {
 		rm.fleetTrouble(err)
-		return nil
+		return nil, err
 	}
 	rm.tel.cacheLookup(ctx, cacheFleet, resp != nil)
 	if resp == nil {
-		return nil
+		return nil, nil
 	}
 	if bind != nil && bind(resp) != nil {
-		return nil
+		return nil, nil
 	}
-	return resp
+	return resp, nil
 }
 
 // fleetTrouble logs a failure of the fleet's shared cache, once per burst:
@@ -207,19 +211,22 @@ func (rm *remote) fleetTrouble(err error) {
 	rm.log.Warn("stytchguard: fleet shared cache unavailable; asking Stytch", "error", err)
 }
 
-// authenticate returns Stytch's answer for p, bound by bind, and whether it
-// came from the short cache. Errors: *client.Error / *client.TransportError
-// from the client, gobreaker.ErrOpenState or ErrTooManyRequests when the
-// breaker refuses, bind's error, ctx.Err() when the caller gave up.
+// authenticate returns Stytch's answer for p, bound by bind, whether it
+// came from a cache (this replica's or the fleet's), and the failure of the
+// fleet's shared cache on the call the answer came from (nil when it
+// worked, was not used, or the answer came from this replica's cache).
+// Errors: *client.Error / *client.TransportError from the client,
+// gobreaker.ErrOpenState or ErrTooManyRequests when the breaker refuses,
+// bind's error, ctx.Err() when the caller gave up.
 //
 // The call runs detached from any one caller, so that it serves every
 // waiter, but keeps the first caller's context values: its span is that
 // request's child, and the others link to it.
-func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams, bind binder) (*client.AuthenticateResponse, bool, error) {
+func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams, bind binder) (resp *client.AuthenticateResponse, fromCache bool, fleetErr, err error) {
 	k := remoteKey(p)
 	if resp, err, ok := rm.cached(k); ok {
 		rm.tel.cacheLookup(ctx, cacheRemote, true)
-		return resp, true, err
+		return resp, true, nil, err
 	}
 	rm.tel.cacheLookup(ctx, cacheRemote, false)
 	ch := rm.group.DoChan(string(k[:]), func() (any, error) {
@@ -239,7 +246,8 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		defer cancel()
 		defer context.AfterFunc(rm.base, cancel)()
-		if resp := rm.shared(fctx, p, bind); resp != nil {
+		resp, fleetErr := rm.shared(fctx, p, bind)
+		if resp != nil {
 			rm.store(k, resp, nil)
 			return flight{resp: resp, shared: true}, nil
 		}
@@ -253,9 +261,10 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 			cred, variant := fleetKey(p)
 			if serr := rm.fleet.StoreAuthenticate(fctx, cred, variant, resp, rm.cacheTTL); serr != nil {
 				rm.fleetTrouble(serr)
+				fleetErr = joinErrors(fleetErr, serr)
 			}
 		}
-		return flight{resp: resp, span: span.SpanContext(), parent: trace.SpanFromContext(ctx).SpanContext().SpanID()}, err
+		return flight{resp: resp, span: span.SpanContext(), parent: trace.SpanFromContext(ctx).SpanContext().SpanID(), fleetErr: fleetErr}, err
 	})
 	select {
 	case res := <-ch:
@@ -263,9 +272,9 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 		if res.Shared {
 			rm.tel.linkRemote(ctx, f)
 		}
-		return f.resp, f.shared, res.Err
+		return f.resp, f.shared, f.fleetErr, res.Err
 	case <-ctx.Done():
-		return nil, false, ctx.Err()
+		return nil, false, nil, ctx.Err()
 	}
 }
 
