@@ -152,9 +152,10 @@ type Config struct {
 	Fleet Fleet
 	// FleetOutageMaxTokenAge bounds how long a session JWT is trusted
 	// locally while this replica is not current with the fleet's
-	// revocation feed (Fleet.Current is not nil): older JWTs are checked
-	// with Stytch, so a revocation made during the outage takes effect
-	// within this bound. Zero means DefaultFleetOutageMaxTokenAge (30 s);
+	// revocation feed (Fleet.Current is not nil): older JWTs, and answers
+	// of Stytch's cached longer than this (Remote.CacheTTL may be longer),
+	// are checked with Stytch again, so a revocation made during the
+	// outage takes effect within this bound. Zero means DefaultFleetOutageMaxTokenAge (30 s);
 	// negative is an error.
 	FleetOutageMaxTokenAge time.Duration
 }

@@ -37,6 +37,9 @@ type remote struct {
 	fleetLogged atomic.Int64
 	// last is the last call's outcome.
 	last atomic.Pointer[outcome]
+	// outageMaxAge is Config.FleetOutageMaxTokenAge: the oldest cached
+	// session answer served while the fleet is not current.
+	outageMaxAge time.Duration
 
 	// cache holds definite answers for cacheTTL, bounded in size; nil when
 	// the cache is off.
@@ -59,6 +62,7 @@ type remoteEntry struct {
 	resp *client.AuthenticateResponse
 	err  error
 	ttl  time.Duration
+	at   time.Time // when it was stored (Config.Now)
 }
 
 // clockOf makes the guard's clock the cache's, without the periodic
@@ -80,6 +84,8 @@ func newRemote(c *client.Client, cfg *Config, tel *telemetry) *remote {
 		openFor:  cfg.Remote.BreakerOpenFor,
 		now:      cfg.Now,
 		cacheTTL: cfg.Remote.CacheTTL,
+
+		outageMaxAge: cfg.FleetOutageMaxTokenAge,
 	}
 	if rm.cacheTTL > 0 {
 		rm.cache = otter.Must(&otter.Options[[32]byte, remoteEntry]{
@@ -370,6 +376,12 @@ func (rm *remote) cached(k [32]byte) (*client.AuthenticateResponse, error, bool)
 		return nil, nil, false
 	}
 	e, ok := rm.cache.GetIfPresent(k)
+	if ok && e.resp != nil && rm.fleet != nil && rm.fleet.Current() != nil && rm.now().Sub(e.at) > rm.outageMaxAge {
+		// Cut off from the revocation feed: as for a JWT, a session
+		// answer older than FleetOutageMaxTokenAge may be about a session
+		// revoked elsewhere meanwhile; Stytch decides again.
+		return nil, nil, false
+	}
 	return e.resp, e.err, ok
 }
 
@@ -390,7 +402,7 @@ func (rm *remote) store(k [32]byte, resp *client.AuthenticateResponse, err error
 	if ttl <= 0 {
 		return
 	}
-	rm.cache.Set(k, remoteEntry{resp: resp, err: err, ttl: ttl})
+	rm.cache.Set(k, remoteEntry{resp: resp, err: err, ttl: ttl, at: rm.now()})
 }
 
 // MaxRetryAfter caps how long a Retry-After from Stytch stops remote calls,

@@ -343,3 +343,45 @@ func TestDecisionReportsFleetTrouble(t *testing.T) {
 		t.Fatalf("FleetErr %v after the outage", d.FleetErr)
 	}
 }
+
+// TestOutageBoundsLongCache: while cut off from the feed, a replica with
+// a remote cache longer than FleetOutageMaxTokenAge serves a cached
+// answer no older than that bound, so an opaque token revoked elsewhere
+// during the outage is refused within it too.
+func TestOutageBoundsLongCache(t *testing.T) {
+	c := newCluster(t, func(i int, cfg *middleware.Config) {
+		if i == 1 {
+			cfg.Remote.CacheTTL = 10 * time.Minute
+		}
+	})
+	tok, jwt := c.session("member-test-outage-cache")
+	tokKept, _ := c.session("member-test-outage-cache-kept")
+	c.ready(jwt)
+	for _, cred := range []string{tok, tokKept} {
+		if code, src := c.get(1, cred); code != 200 || src != "remote" {
+			t.Fatalf("%d %s, want 200 remote", code, src)
+		}
+	}
+	p := principalOn(t, c, 0, tok)
+	c.pause()
+	if code, src := c.get(1, tok); code != 200 || src != "cache" {
+		t.Fatalf("within the bound: %d %s, want 200 cache", code, src)
+	}
+	if err := c.guards[0].Revoke(context.Background(), p); !errors.Is(err, fleet.ErrQueued) {
+		t.Fatalf("Revoke during the outage: %v", err)
+	}
+	c.clock.Advance(middleware.DefaultFleetOutageMaxTokenAge + time.Second)
+	c.srv.ResetCalls()
+	// The attack: replay the token revoked during the outage on a
+	// replica that cannot hear of it and caches answers for 10 minutes.
+	if code, src := c.get(1, tok); code != 401 {
+		t.Fatalf("past the bound: %d %s, want 401 from Stytch", code, src)
+	}
+	// A valid session is asked again, and served.
+	if code, src := c.get(1, tokKept); code != 200 || src != "remote" {
+		t.Fatalf("past the bound: %d %s, want 200 remote", code, src)
+	}
+	if n := c.srv.Calls(stytchtest.EndpointAuthenticate); n != 2 {
+		t.Fatalf("%d Stytch calls, want 2", n)
+	}
+}
