@@ -59,9 +59,9 @@ type Decision struct {
 	// *fleet.StaleError: Redis down, slow or still being replayed; JWTs
 	// older than FleetOutageMaxTokenAge then go to Stytch), or the error of
 	// a load from or a store to the shared cache made for this decision
-	// (for fleet.Redis a *fleet.RedisError), or both joined. A Guard keeps
-	// deciding (through Stytch) whatever it holds; it never holds a
-	// credential.
+	// (for fleet.Redis a *fleet.RedisError), or both joined. Whatever it
+	// holds, the decision was made (asking Stytch where the fleet could not
+	// help); its text never contains a credential.
 	FleetErr error
 }
 
