@@ -153,9 +153,10 @@ type Config struct {
 	Fleet Fleet
 	// FleetOutageMaxTokenAge bounds how long a session JWT is trusted
 	// locally while this replica is not current with the fleet's
-	// revocation feed (Fleet.Current is not nil): older JWTs are checked
-	// with Stytch, so a revocation made during the outage takes effect
-	// within this bound. Zero means DefaultFleetOutageMaxTokenAge (30 s);
+	// revocation feed (Fleet.Current is not nil): older JWTs, and answers
+	// of Stytch's cached longer than this (Remote.CacheTTL may be longer),
+	// are checked with Stytch again, so a revocation made during the
+	// outage takes effect within this bound. Zero means DefaultFleetOutageMaxTokenAge (30 s);
 	// negative is an error.
 	FleetOutageMaxTokenAge time.Duration
 }
@@ -173,7 +174,12 @@ type RemoteConfig struct {
 	MaxConcurrent int
 	// CacheTTL is how long a remote answer is reused for the same
 	// credential. Zero means DefaultRemoteCacheTTL (5 s); a negative value
-	// switches the cache off (concurrent calls are still coalesced).
+	// switches the cache off (concurrent calls are still coalesced). A
+	// session revoked through Guard.Revoke or heard of from Config.Fleet
+	// stays refused at least this long, so that no cached answer outlives
+	// its revocation; with a Fleet, keep the fleet's retention (for
+	// fleet.Redis, RedisConfig.Retention, 15 minutes by default) above
+	// max(5 minutes, CacheTTL) plus twice the leeway.
 	CacheTTL time.Duration
 	// CacheSize bounds that cache. Zero means DefaultRemoteCacheSize.
 	CacheSize int

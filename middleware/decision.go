@@ -52,6 +52,17 @@ type Decision struct {
 	Latency time.Duration
 	// Err is the refusal, nil when allowed.
 	Err error
+	// FleetErr reports trouble with Config.Fleet on this decision: nil
+	// without a Fleet, or when this replica is current with the fleet's
+	// revocation feed and the fleet's shared cache, when used, worked.
+	// Otherwise it is Fleet.Current's error (for fleet.Redis a
+	// *fleet.StaleError: Redis down, slow or still being replayed; JWTs
+	// older than FleetOutageMaxTokenAge then go to Stytch), or the error of
+	// a load from or a store to the shared cache made for this decision
+	// (for fleet.Redis a *fleet.RedisError), or both joined. Whatever it
+	// holds, the decision was made (asking Stytch where the fleet could not
+	// help); its text never contains a credential.
+	FleetErr error
 }
 
 // start returns the time a decision starts, or the zero time when nobody
@@ -68,7 +79,10 @@ func (g *Guard) start(r *http.Request) time.Time {
 // decided counts a decision, and reports it when observed (OnDecision, the
 // Debug log, a decision span). err is the refusal, or, with anonymous set,
 // the reason an Optional request went on without a session.
-func (g *Guard) decided(r *http.Request, start time.Time, span trace.Span, p *Principal, rt *route, err error, anonymous bool) {
+//
+// fleetErr is the shared cache's failure on this decision, if any; the
+// feed's state is read here, only when the decision is observed.
+func (g *Guard) decided(r *http.Request, start time.Time, span trace.Span, p *Principal, rt *route, err error, anonymous bool, fleetErr error) {
 	outcome := outcomeAllow
 	switch {
 	case anonymous:
@@ -96,6 +110,9 @@ func (g *Guard) decided(r *http.Request, start time.Time, span trace.Span, p *Pr
 	}
 	if !start.IsZero() {
 		d.Latency = time.Since(start)
+	}
+	if f := g.cfg.Fleet; f != nil {
+		d.FleetErr = joinErrors(f.Current(), fleetErr)
 	}
 	if p != nil && !anonymous {
 		d.Source = p.Source
@@ -127,6 +144,17 @@ func (g *Guard) decided(r *http.Request, start time.Time, span trace.Span, p *Pr
 	}
 }
 
+// joinErrors is errors.Join that keeps a lone error as it is.
+func joinErrors(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return errors.Join(a, b)
+}
+
 func (g *Guard) log(ctx context.Context, d Decision) {
 	outcome := "allow"
 	if !d.Allowed {
@@ -135,7 +163,7 @@ func (g *Guard) log(ctx context.Context, d Decision) {
 			outcome = "anonymous"
 		}
 	}
-	g.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "stytchguard decision",
+	attrs := []slog.Attr{
 		slog.String("outcome", outcome),
 		slog.Int("status", d.Status),
 		slog.String("code", d.Code),
@@ -149,5 +177,9 @@ func (g *Guard) log(ctx context.Context, d Decision) {
 		slog.String("method", d.Method),
 		slog.String("path", d.Path),
 		slog.Duration("latency", d.Latency),
-	)
+	}
+	if d.FleetErr != nil {
+		attrs = append(attrs, slog.String("fleet_error", safeError(d.FleetErr)))
+	}
+	g.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "stytchguard decision", attrs...)
 }

@@ -39,6 +39,21 @@
 //     without a usable policy, Stytch decides.
 //  6. The [Principal] goes into the request context.
 //
+// # Several replicas
+//
+// With [Config].Fleet (fleet.Redis implements [Fleet]) the replicas of a
+// service share revocations and Stytch's answers. [Guard.Revoke] (and
+// [Guard.LogoutHandler]) revokes a session at Stytch, refuses it here at
+// once and announces it; every replica refuses it as soon as it hears of
+// it, before any other work on the hit path. A revoked session is kept as
+// long as something issued before the revocation can still let it in:
+// max(5 minutes, Remote.CacheTTL) plus twice the leeway where it was
+// revoked, and at least the hearing replica's own Remote.CacheTTL
+// elsewhere. While a replica is not current with the feed it trusts JWTs
+// and cached answers for at most [Config].FleetOutageMaxTokenAge, and asks
+// Stytch about older ones. [Decision].FleetErr tells [Config].OnDecision
+// when the fleet is behind or its Redis failed for that decision.
+//
 // # Errors
 //
 // Refusals reach the [ErrorHandler] as an [*Error]; [DefaultErrorHandler]

@@ -111,9 +111,7 @@ func New(cfg Config) (*Guard, error) {
 	g.tel = tel
 	g.remote = newRemote(g.client, &g.cfg, tel)
 	if f := cfg.Fleet; f != nil {
-		g.stopWatch = f.Watch(func(sessionID string, until time.Time) {
-			g.revoked.add(sessionID, until, g.cfg.Now())
-		})
+		g.stopWatch = f.Watch(g.heard)
 	}
 	return g, nil
 }
@@ -260,13 +258,16 @@ func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 		r, span := g.tel.startDecision(r)
 		start := g.start(r)
 		now := g.now()
-		p, r2, err := g.authenticate(w, r, now, rt)
+		// fleetErr is a failure of the fleet's shared cache met on the
+		// way, for Decision.FleetErr.
+		var fleetErr error
+		p, r2, err := g.authenticate(w, r, now, rt, &fleetErr)
 		switch {
 		case err != nil:
 		case p.m2mClaims() != nil || rt.scopes != nil:
 			err = g.authorizeClient(r, p, rt)
 		case rt.resource != "":
-			err = g.authorize(w, r, p, rt.resource, rt.action, now)
+			err = g.authorize(w, r, p, rt.resource, rt.action, now, &fleetErr)
 		}
 		if err == nil && rt.recent > 0 {
 			err = g.recentEnough(p, rt, now)
@@ -278,7 +279,7 @@ func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 		}
 		switch {
 		case err == nil:
-			g.decided(r, start, span, p, rt, nil, false)
+			g.decided(r, start, span, p, rt, nil, false, fleetErr)
 			next.ServeHTTP(w, r2)
 			finished(w)
 		case rt.optional && !errors.Is(err, ErrUnavailable):
@@ -286,11 +287,11 @@ func (g *Guard) serve(next http.Handler, rt *route) http.Handler {
 			// and down: answering as if signed out would log the user out
 			// of the page. No principal means none: one an outer guard or
 			// NewContext stored is removed.
-			g.decided(r, start, span, p, rt, err, true)
+			g.decided(r, start, span, p, rt, err, true, fleetErr)
 			next.ServeHTTP(w, withoutPrincipal(r))
 			finished(w)
 		default:
-			g.decided(r, start, span, p, rt, err, false)
+			g.decided(r, start, span, p, rt, err, false, fleetErr)
 			g.cfg.ErrorHandler(w, r, err)
 		}
 	})
@@ -381,8 +382,9 @@ func (g *Guard) preflight(r *http.Request) bool {
 }
 
 // authenticate returns the request's Principal (reusing one an outer guard
-// stored) and the request carrying it. now is g.now()'s reading.
-func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, now time.Time, rt *route) (*Principal, *http.Request, error) {
+// stored) and the request carrying it. now is g.now()'s reading; a failure
+// of the fleet's shared cache is left in *fleetErr.
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, now time.Time, rt *route, fleetErr *error) (*Principal, *http.Request, error) {
 	// Reuse the session an outer guard of this Guard decided; a Principal
 	// from another Guard (other project or MaxTokenAge) or from NewContext
 	// is not trusted.
@@ -403,7 +405,7 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, now time.Ti
 		}
 	}
 	pc, ctx := newPrincipal(r.Context())
-	if err := g.decide(w, r.Context(), cred, &pc.p, now, rt); err != nil {
+	if err := g.decide(w, r.Context(), cred, &pc.p, now, rt, fleetErr); err != nil {
 		return nil, r, err
 	}
 	pc.p.guard = g
@@ -439,8 +441,8 @@ func (g *Guard) extract(r *http.Request) (Credential, error) {
 
 // decide runs steps 2-4 of the decision flow: local verification of a JWT,
 // and the remote Authenticate only when it can succeed.
-// It fills p.
-func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credential, p *Principal, now time.Time, rt *route) error {
+// It fills p, and *fleetErr when the fleet's shared cache failed.
+func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credential, p *Principal, now time.Time, rt *route, fleetErr *error) error {
 	// A RequireScopes route admits machine clients only: a member's
 	// credential is refused there without asking Stytch anything.
 	notForMembers := func() error {
@@ -490,13 +492,13 @@ func (g *Guard) decide(w http.ResponseWriter, ctx context.Context, cred Credenti
 			g.cfg.Logger.Warn("stytchguard: signing keys unavailable; asking Stytch", "error", err)
 		}
 		sent := verifier.Sent{SessionJWT: cred.SessionJWT, Identity: v.Identity}
-		return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionJWT: cred.SessionJWT}, sent, p)
+		return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionJWT: cred.SessionJWT}, sent, p, fleetErr)
 	}
 	if rt.scopes != nil {
 		return notForMembers()
 	}
 	sent := verifier.Sent{SessionToken: cred.SessionToken}
-	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken}, sent, p)
+	return g.remoteDecide(w, ctx, cred, &client.AuthenticateParams{SessionToken: cred.SessionToken}, sent, p, fleetErr)
 }
 
 // binder returns the check of the answers to a remote call about sent: an
@@ -534,8 +536,9 @@ func (g *Guard) refuseRevoked(w http.ResponseWriter, cred Credential) error {
 	return newError(ErrSessionExpired, "session revoked", nil)
 }
 
-func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams, sent verifier.Sent, p *Principal) error {
-	resp, fromCache, err := g.remote.authenticate(ctx, params, g.binder(ctx, sent))
+func (g *Guard) remoteDecide(w http.ResponseWriter, ctx context.Context, cred Credential, params *client.AuthenticateParams, sent verifier.Sent, p *Principal, fleetErr *error) error {
+	resp, fromCache, ferr, err := g.remote.authenticate(ctx, params, g.binder(ctx, sent))
+	*fleetErr = ferr
 	if err != nil {
 		return g.remoteError(w, cred, nil, err)
 	}
@@ -613,8 +616,9 @@ func (g *Guard) remoteErrorOf(w http.ResponseWriter, cred Credential, check *cli
 }
 
 // authorize runs step 5: tenancy, then the local policy, then Stytch when no
-// usable policy exists.
-func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, resource, action string, now time.Time) error {
+// usable policy exists (a failure of the fleet's shared cache on that call
+// is added to *fleetErr).
+func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, resource, action string, now time.Time, fleetErr *error) error {
 	sess := p.shared.session
 	org := sess.OrganizationID
 	if g.cfg.OrganizationID != nil {
@@ -659,7 +663,8 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, p *Principal, 
 	// answer to the session it was about.
 	sent := verifier.Sent{SessionJWT: params.SessionJWT, SessionToken: params.SessionToken, Check: &remoteCheck,
 		Identity: verifier.Identity{SessionID: sess.MemberSessionID, MemberID: sess.MemberID, OrganizationID: sess.OrganizationID}}
-	resp, _, rerr := g.remote.authenticate(r.Context(), params, g.binder(r.Context(), sent))
+	resp, _, ferr, rerr := g.remote.authenticate(r.Context(), params, g.binder(r.Context(), sent))
+	*fleetErr = joinErrors(*fleetErr, ferr)
 	if rerr != nil {
 		return g.remoteError(w, cred, &remoteCheck, rerr)
 	}

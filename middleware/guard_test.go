@@ -483,6 +483,11 @@ func TestDecisionsAreReportedWithoutCredentials(t *testing.T) {
 	if d := e.decisions[1]; d.Allowed || d.Status != 403 || d.Code != middleware.CodeForbidden {
 		t.Fatalf("deny decision = %+v", d)
 	}
+	for _, d := range e.decisions {
+		if d.FleetErr != nil {
+			t.Fatalf("FleetErr %v without a Fleet", d.FleetErr)
+		}
+	}
 	if !strings.Contains(e.logs.String(), `"outcome":"refuse"`) {
 		t.Fatal("no debug log record for the refusal")
 	}

@@ -38,6 +38,9 @@ type remote struct {
 	fleetLogged atomic.Int64
 	// last is the last call's outcome.
 	last atomic.Pointer[outcome]
+	// outageMaxAge is Config.FleetOutageMaxTokenAge: the oldest cached
+	// session answer served while the fleet is not current.
+	outageMaxAge time.Duration
 
 	// cache holds definite answers for cacheTTL, bounded in size; nil when
 	// the cache is off.
@@ -60,6 +63,7 @@ type remoteEntry struct {
 	resp *client.AuthenticateResponse
 	err  error
 	ttl  time.Duration
+	at   time.Time // when it was stored (Config.Now)
 }
 
 // clockOf makes the guard's clock the cache's, without the periodic
@@ -81,6 +85,8 @@ func newRemote(c *client.Client, cfg *Config, tel *telemetry) *remote {
 		openFor:  cfg.Remote.BreakerOpenFor,
 		now:      cfg.Now,
 		cacheTTL: cfg.Remote.CacheTTL,
+
+		outageMaxAge: cfg.FleetOutageMaxTokenAge,
 	}
 	if rm.cacheTTL > 0 {
 		rm.cache = otter.Must(&otter.Options[[32]byte, remoteEntry]{
@@ -140,6 +146,9 @@ type flight struct {
 	parent trace.SpanID
 	// shared: the answer came from the fleet's shared cache, not Stytch.
 	shared bool
+	// fleetErr is the failure of the fleet's shared cache on this call (a
+	// load or a store), nil when it worked or was not used.
+	fleetErr error
 }
 
 // record keeps a call's outcome for health: an outage, or an answer.
@@ -176,25 +185,26 @@ func fleetKey(p *client.AuthenticateParams) (credential, variant string) {
 
 // shared returns the fleet's stored answer to p when there is one and it
 // passes bind; nil otherwise (no fleet, a miss, a Redis failure, or an
-// answer about something else).
-func (rm *remote) shared(ctx context.Context, p *client.AuthenticateParams, bind binder) *client.AuthenticateResponse {
+// answer about something else), with the fleet's error when the load
+// failed.
+func (rm *remote) shared(ctx context.Context, p *client.AuthenticateParams, bind binder) (*client.AuthenticateResponse, error) {
 	if rm.fleet == nil || rm.cacheTTL <= 0 {
-		return nil
+		return nil, nil
 	}
 	cred, variant := fleetKey(p)
 	resp, err := rm.fleet.LoadAuthenticate(ctx, cred, variant)
 	if err != nil {
 		rm.fleetTrouble(err)
-		return nil
+		return nil, err
 	}
 	rm.tel.cacheLookup(ctx, cacheFleet, resp != nil)
 	if resp == nil {
-		return nil
+		return nil, nil
 	}
 	if bind != nil && bind(resp) != nil {
-		return nil
+		return nil, nil
 	}
-	return resp
+	return resp, nil
 }
 
 // fleetTrouble logs a failure of the fleet's shared cache, once per burst:
@@ -208,19 +218,22 @@ func (rm *remote) fleetTrouble(err error) {
 	rm.log.Warn("stytchguard: fleet shared cache unavailable; asking Stytch", "error", err)
 }
 
-// authenticate returns Stytch's answer for p, bound by bind, and whether it
-// came from the short cache. Errors: *client.Error / *client.TransportError
-// from the client, gobreaker.ErrOpenState or ErrTooManyRequests when the
-// breaker refuses, bind's error, ctx.Err() when the caller gave up.
+// authenticate returns Stytch's answer for p, bound by bind, whether it
+// came from a cache (this replica's or the fleet's), and the failure of the
+// fleet's shared cache on the call the answer came from (nil when it
+// worked, was not used, or the answer came from this replica's cache).
+// Errors: *client.Error / *client.TransportError from the client,
+// gobreaker.ErrOpenState or ErrTooManyRequests when the breaker refuses,
+// bind's error, ctx.Err() when the caller gave up.
 //
 // The call runs detached from any one caller, so that it serves every
 // waiter, but keeps the first caller's context values: its span is that
 // request's child, and the others link to it.
-func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams, bind binder) (*client.AuthenticateResponse, bool, error) {
+func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams, bind binder) (resp *client.AuthenticateResponse, fromCache bool, fleetErr, err error) {
 	k := remoteKey(p)
 	if resp, err, ok := rm.cached(k); ok {
 		rm.tel.cacheLookup(ctx, cacheRemote, true)
-		return resp, true, err
+		return resp, true, nil, err
 	}
 	rm.tel.cacheLookup(ctx, cacheRemote, false)
 	ch := rm.group.DoChan(string(k[:]), func() (any, error) {
@@ -240,7 +253,8 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		defer cancel()
 		defer context.AfterFunc(rm.base, cancel)()
-		if resp := rm.shared(fctx, p, bind); resp != nil {
+		resp, fleetErr := rm.shared(fctx, p, bind)
+		if resp != nil {
 			rm.store(k, resp, nil)
 			return flight{resp: resp, shared: true}, nil
 		}
@@ -254,9 +268,10 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 			cred, variant := fleetKey(p)
 			if serr := rm.fleet.StoreAuthenticate(fctx, cred, variant, resp, rm.cacheTTL); serr != nil {
 				rm.fleetTrouble(serr)
+				fleetErr = joinErrors(fleetErr, serr)
 			}
 		}
-		return flight{resp: resp, span: span.SpanContext(), parent: trace.SpanFromContext(ctx).SpanContext().SpanID()}, err
+		return flight{resp: resp, span: span.SpanContext(), parent: trace.SpanFromContext(ctx).SpanContext().SpanID(), fleetErr: fleetErr}, err
 	})
 	select {
 	case res := <-ch:
@@ -264,9 +279,9 @@ func (rm *remote) authenticate(ctx context.Context, p *client.AuthenticateParams
 		if res.Shared {
 			rm.tel.linkRemote(ctx, f)
 		}
-		return f.resp, f.shared, res.Err
+		return f.resp, f.shared, f.fleetErr, res.Err
 	case <-ctx.Done():
-		return nil, false, ctx.Err()
+		return nil, false, nil, ctx.Err()
 	}
 }
 
@@ -362,6 +377,12 @@ func (rm *remote) cached(k [32]byte) (*client.AuthenticateResponse, error, bool)
 		return nil, nil, false
 	}
 	e, ok := rm.cache.GetIfPresent(k)
+	if ok && e.resp != nil && rm.fleet != nil && rm.fleet.Current() != nil && rm.now().Sub(e.at) > rm.outageMaxAge {
+		// Cut off from the revocation feed: as for a JWT, a session
+		// answer older than FleetOutageMaxTokenAge may be about a session
+		// revoked elsewhere meanwhile; Stytch decides again.
+		return nil, nil, false
+	}
 	return e.resp, e.err, ok
 }
 
@@ -382,7 +403,7 @@ func (rm *remote) store(k [32]byte, resp *client.AuthenticateResponse, err error
 	if ttl <= 0 {
 		return
 	}
-	rm.cache.Set(k, remoteEntry{resp: resp, err: err, ttl: ttl})
+	rm.cache.Set(k, remoteEntry{resp: resp, err: err, ttl: ttl, at: rm.now()})
 }
 
 // MaxRetryAfter caps how long a Retry-After from Stytch stops remote calls,

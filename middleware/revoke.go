@@ -48,55 +48,141 @@ const DefaultFleetOutageMaxTokenAge = 30 * time.Second
 const maxJWTLifetime = 5 * time.Minute
 
 // revocations is the set of sessions revoked on this replica or announced
-// by the fleet, each kept until no JWT minted before its revocation can
-// still be valid. Reads are a lock-free map lookup (the map is replaced on
-// every change, never modified), so the check costs no allocation and no
-// lock on the hit path.
+// by the fleet, each kept until no JWT minted before its revocation, and no
+// remote answer cached before it, can still be valid.
+//
+// Reads are lock-free and allocation-free: one atomic load of an immutable
+// revSet and at most two map lookups. Writers (serialized by mu) replace
+// the revSet: an add copies only the small recent map (at most recentMax
+// entries) and shares the base; when recent is full, or once something
+// held has expired (at most once per sweepEvery), both are merged into a
+// new base without the expired entries. An add therefore costs
+// O(recentMax) plus, amortized, O(n/recentMax) for a set of n, instead of
+// a copy of the whole set, and the set shrinks back at the first add after
+// its entries expire.
 type revocations struct {
-	m  atomic.Pointer[map[string]time.Time]
-	mu sync.Mutex // serializes writers
+	set atomic.Pointer[revSet]
+	mu  sync.Mutex // serializes writers
 }
 
-// add records sessionID as revoked until until, and drops what expired by
-// now.
+// revSet is one immutable state of revocations: neither map is modified
+// once stored.
+type revSet struct {
+	base, recent map[string]time.Time
+	// n is the number of sessions held, expired ones included until the
+	// next merge.
+	n int
+	// earliest is the earliest end held (zero when none); notBefore is
+	// sweepEvery after the last merge (or the first add). From the later
+	// of the two on, the next add merges even though recent is not full,
+	// dropping what has expired.
+	earliest, notBefore time.Time
+}
+
+// sweepDue reports whether an add at now should merge to drop expired
+// entries.
+func (s *revSet) sweepDue(now time.Time) bool {
+	return !s.earliest.IsZero() && !now.Before(s.earliest) && !now.Before(s.notBefore)
+}
+
+const (
+	// recentMax is the most entries of the recent map; the next add
+	// merges it into the base.
+	recentMax = 256
+	// sweepEvery is the shortest time between two merges made to drop
+	// expired entries, so that a steady stream of expiries does not make
+	// every add copy the base.
+	sweepEvery = time.Minute
+)
+
+// add records sessionID as revoked until until (keeping a later end
+// already recorded). now is the clock of the expiry: merges drop what
+// ended by now.
 func (rv *revocations) add(sessionID string, until, now time.Time) {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
-	old := rv.m.Load()
-	next := make(map[string]time.Time, 1+lenOf(old))
-	if old != nil {
-		for id, u := range *old {
-			if u.After(now) {
-				next[id] = u
-			}
+	old := rv.set.Load()
+	if old == nil {
+		old = &revSet{}
+	}
+	if u, ok := old.recent[sessionID]; ok && !until.After(u) {
+		return
+	}
+	if u, ok := old.base[sessionID]; ok && !until.After(u) {
+		return
+	}
+	if len(old.recent) >= recentMax || old.sweepDue(now) {
+		rv.set.Store(merge(old, sessionID, until, now))
+		return
+	}
+	recent := make(map[string]time.Time, len(old.recent)+1)
+	for id, u := range old.recent {
+		recent[id] = u
+	}
+	next := &revSet{base: old.base, recent: recent, n: old.n, earliest: old.earliest, notBefore: old.notBefore}
+	_, inRecent := recent[sessionID]
+	if _, inBase := old.base[sessionID]; !inRecent && !inBase {
+		next.n++
+	}
+	recent[sessionID] = until
+	if next.notBefore.IsZero() {
+		next.notBefore = now.Add(sweepEvery)
+	}
+	if next.earliest.IsZero() || until.Before(next.earliest) {
+		next.earliest = until
+	}
+	rv.set.Store(next)
+}
+
+// merge returns a new revSet whose base holds old's entries still in force
+// at now, and sessionID's, and whose recent map is empty.
+func merge(old *revSet, sessionID string, until, now time.Time) *revSet {
+	base := make(map[string]time.Time, len(old.base)+len(old.recent)+1)
+	var earliest time.Time
+	put := func(id string, u time.Time) {
+		if !u.After(now) {
+			return
+		}
+		if prev, ok := base[id]; ok && !u.After(prev) {
+			return
+		}
+		base[id] = u
+		if earliest.IsZero() || u.Before(earliest) {
+			earliest = u
 		}
 	}
-	if u, ok := next[sessionID]; !ok || until.After(u) {
-		next[sessionID] = until
+	for id, u := range old.base {
+		put(id, u)
 	}
-	rv.m.Store(&next)
+	for id, u := range old.recent {
+		put(id, u)
+	}
+	put(sessionID, until)
+	return &revSet{base: base, n: len(base), earliest: earliest, notBefore: now.Add(sweepEvery)}
 }
 
-func lenOf(m *map[string]time.Time) int {
-	if m == nil {
-		return 0
-	}
-	return len(*m)
-}
-
-// revoked reports whether sessionID is revoked at now.
+// revoked reports whether sessionID is revoked at now. It takes no lock and
+// allocates nothing.
 func (rv *revocations) revoked(sessionID string, now time.Time) bool {
-	m := rv.m.Load()
-	if m == nil || len(*m) == 0 {
+	s := rv.set.Load()
+	if s == nil || s.n == 0 {
 		return false
 	}
-	u, ok := (*m)[sessionID]
+	if u, ok := s.recent[sessionID]; ok && now.Before(u) {
+		return true
+	}
+	u, ok := s.base[sessionID]
 	return ok && now.Before(u)
 }
 
 // size is the number of sessions held, expired ones included until the
-// next change.
-func (rv *revocations) size() int { return lenOf(rv.m.Load()) }
+// next merge.
+func (rv *revocations) size() int {
+	if s := rv.set.Load(); s != nil {
+		return s.n
+	}
+	return 0
+}
 
 // ErrNotAnnounced reports that Revoke revoked the session at Stytch and on
 // this replica, but could not announce it to the fleet yet; the cause (for
@@ -112,9 +198,11 @@ var ErrNoSession = errors.New("middleware: principal has no member session")
 // member_session_id), refuses its JWTs and session token on this replica at
 // once (401 session_expired, cookies cleared), and announces it to the
 // fleet, whose replicas refuse it as soon as they hear of it. The local
-// refusal lasts as long as a JWT minted before now can be valid, and
-// happens even when Stytch cannot be reached, so that a logout always
-// takes effect here.
+// refusal lasts as long as a JWT minted before now can be valid or a
+// remote answer cached before now can be served: max(5 minutes,
+// Remote.CacheTTL) plus twice the leeway; a replica that hears of it keeps
+// it at least its own Remote.CacheTTL from then. It happens even when
+// Stytch cannot be reached, so that a logout always takes effect here.
 //
 // Errors: ErrNoSession; Stytch's error (the session may still be valid
 // there; retry); an error matching ErrNotAnnounced when the fleet did not
@@ -129,9 +217,7 @@ func (g *Guard) Revoke(ctx context.Context, p *Principal) error {
 	}
 	id := s.MemberSessionID
 	now := g.cfg.Now()
-	// A JWT minted just before now is valid until iat + 5 min, plus the
-	// leeway on exp, and its iat may itself run ahead by the leeway.
-	until := now.Add(maxJWTLifetime + 2*g.leeway())
+	until := now.Add(g.retention())
 	g.revoked.add(id, until, now)
 	var errs []error
 	if _, err := g.client.Sessions.Revoke(ctx, &client.RevokeParams{MemberSessionID: id}); err != nil && !errors.Is(err, client.ErrSessionInvalid) {
@@ -189,6 +275,30 @@ func (g *Guard) LogoutHandler(next http.Handler) http.Handler {
 // logoutTimeout bounds LogoutHandler's revocation, which runs detached
 // from the request.
 const logoutTimeout = 10 * time.Second
+
+// retention is how long Revoke keeps a session refused on this replica:
+// as long as a JWT minted just before can be valid (iat + 5 min, plus the
+// leeway on exp, and its iat may itself run ahead by the leeway), and as
+// long as a remote answer about it, cached just before, can be served
+// (Remote.CacheTTL, which may be longer). Another replica extends what it
+// hears to its own Remote.CacheTTL (see heard).
+func (g *Guard) retention() time.Duration {
+	return max(maxJWTLifetime, g.cfg.Remote.CacheTTL) + 2*g.leeway()
+}
+
+// heard records a revocation announced by the fleet. The announcer chose
+// until for JWTs and for its own cache; this replica also keeps it as long
+// as an answer its own remote cache took before hearing of it can be
+// served.
+func (g *Guard) heard(sessionID string, until time.Time) {
+	now := g.cfg.Now()
+	if ttl := g.cfg.Remote.CacheTTL; ttl > 0 {
+		if u := now.Add(ttl); u.After(until) {
+			until = u
+		}
+	}
+	g.revoked.add(sessionID, until, now)
+}
 
 // leeway is the clock skew the Guard's verifier allows: the configured one
 // for a verifier the Guard built, the largest a Verifier can have for a

@@ -92,3 +92,40 @@ func TestLogoutHandler(t *testing.T) {
 		t.Fatal("a cross-site logout cleared the cookies")
 	}
 }
+
+// TestRevokeOutlivesLongRemoteCache: with a remote cache longer than a
+// JWT's life, the revoked opaque token stays refused while its cached
+// answer could still be served, and Stytch decides once both are gone.
+func TestRevokeOutlivesLongRemoteCache(t *testing.T) {
+	const ttl = 20 * time.Minute
+	e := newEnv(t, func(c *middleware.Config) { c.Remote.CacheTTL = ttl })
+	tok, jwt := e.session(orgAcme, "member-test-revoke-long-cache", "viewer")
+	e.warm(jwt)
+	var p *middleware.Principal
+	grab := e.g.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p, _ = middleware.FromContext(r.Context()) }))
+	// The opaque token's answer is cached for ttl.
+	wantStatus(t, do(grab, req("GET", "/", bearer(tok))), 200, "")
+	if p == nil || p.Source != middleware.SourceRemote {
+		t.Fatalf("first opaque request: %+v", p)
+	}
+	if err := e.g.Revoke(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	h := e.g.Authenticate(okHandler())
+	// The attack: replay the opaque token after the JWT lifetime but
+	// while its answer sits in this replica's remote cache.
+	for _, d := range []time.Duration{time.Minute, 5 * time.Minute, ttl - time.Second} {
+		e.clock.Set(t0.Add(d))
+		wantStatus(t, do(h, req("GET", "/", bearer(tok))), 401, middleware.CodeSessionExpired)
+	}
+	if n := e.srv.Calls(stytchtest.EndpointAuthenticate); n != 1 {
+		t.Fatalf("%d Authenticate calls while refused locally, want 1", n)
+	}
+	// Past ttl plus the leeway the cache is gone; Stytch, which revoked
+	// the session, refuses it.
+	e.clock.Set(t0.Add(ttl + time.Minute))
+	wantStatus(t, do(h, req("GET", "/", bearer(tok))), 401, middleware.CodeSessionExpired)
+	if n := e.srv.Calls(stytchtest.EndpointAuthenticate); n != 2 {
+		t.Fatalf("%d Authenticate calls, want Stytch asked once more", n)
+	}
+}

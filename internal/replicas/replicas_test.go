@@ -30,6 +30,9 @@ type cluster struct {
 	srv     *stytchtest.Server
 	clock   *stytchtest.Clock
 	redis   *redistest.Server
+	url     string // of redis
+	start   time.Time
+	resume  func() // set by pause
 	fleets  [3]*fleet.Redis
 	guards  [3]*middleware.Guard
 	servers [3]*httptest.Server
@@ -42,7 +45,8 @@ type cluster struct {
 func newCluster(t *testing.T, mutate func(i int, c *middleware.Config)) *cluster {
 	t.Helper()
 	url, rs := redistest.Start(t)
-	c := &cluster{t: t, redis: rs, clock: stytchtest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)), grabbed: map[string]*middleware.Principal{}}
+	start := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	c := &cluster{t: t, redis: rs, url: url, start: start, clock: stytchtest.NewClock(start), grabbed: map[string]*middleware.Principal{}}
 	c.srv = stytchtest.NewServer(stytchtest.Options{Now: c.clock.Now, SigningKey: testkit.SigningKey()})
 	t.Cleanup(c.srv.Close)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
