@@ -18,6 +18,15 @@ import (
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
+// want fails the test unless replica i answers cred with code and, when
+// src is not empty, from source src.
+func (c *cluster) want(what string, i int, cred string, code int, src string) {
+	c.t.Helper()
+	if got, gotSrc := c.get(i, cred); got != code || src != "" && gotSrc != src {
+		c.t.Fatalf("%s: replica %d answers %d %s, want %d %s", what, i, got, gotSrc, code, src)
+	}
+}
+
 // await polls replica i with cred until it answers code, and fails the
 // test after a bound far beyond what the fleet needs (milliseconds).
 func (c *cluster) await(i int, cred string, code int) {
@@ -73,30 +82,20 @@ func TestOpaqueTokenRefusedEverywhereAfterRevoke(t *testing.T) {
 	_, other := c.session("member-test-opaque-other")
 	c.ready(jwt)
 	for i := range c.guards {
-		if code, _ := c.get(i, tok); code != 200 {
-			t.Fatalf("replica %d refused a live opaque token: %d", i, code)
-		}
+		c.want("a live opaque token", i, tok, 200, "")
 		// The answer is now in replica i's remote cache.
-		if code, src := c.get(i, tok); code != 200 || src != "cache" {
-			t.Fatalf("replica %d: %d %s, want a cached answer", i, code, src)
-		}
+		c.want("the same token again, from its remote cache", i, tok, 200, "cache")
 	}
 	if err := c.guards[0].Revoke(context.Background(), principalOn(t, c, 0, tok)); err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := c.get(0, tok); code != 401 {
-		t.Fatalf("the revoking replica accepts the revoked token: %d", code)
-	}
+	c.want("the revoked token on the revoking replica", 0, tok, 401, "")
 	for i := 1; i < 3; i++ {
 		// The attack: replay the opaque token on a replica whose remote
 		// cache still holds Stytch's earlier "valid".
 		c.await(i, tok, 401)
-		if code, _ := c.get(i, jwt); code != 401 {
-			t.Fatalf("replica %d refuses the token but accepts the session's JWT: %d", i, code)
-		}
-		if code, _ := c.get(i, other); code != 200 {
-			t.Fatalf("replica %d refuses another session: %d", i, code)
-		}
+		c.want("the revoked session's JWT", i, jwt, 401, "")
+		c.want("another session", i, other, 200, "")
 	}
 }
 
@@ -110,9 +109,7 @@ func TestFleetOutageMaxTokenAge(t *testing.T) {
 	tokRevoked, revoked := c.session("member-test-outage-revoked")
 	c.ready(old)
 	for i := range c.guards {
-		if code, src := c.get(i, revoked); code != 200 || src != "local" {
-			t.Fatalf("replica %d: %d %s before the outage", i, code, src)
-		}
+		c.want("before the outage", i, revoked, 200, "local")
 	}
 	c.pause()
 	c.clock.Advance(middleware.DefaultFleetOutageMaxTokenAge + time.Second)
@@ -120,17 +117,13 @@ func TestFleetOutageMaxTokenAge(t *testing.T) {
 
 	_, fresh := c.session("member-test-outage-fresh")
 	for i := range c.guards {
-		if code, src := c.get(i, fresh); code != 200 || src != "local" {
-			t.Fatalf("replica %d: a fresh JWT during the outage: %d %s, want 200 local", i, code, src)
-		}
+		c.want("a fresh JWT during the outage", i, fresh, 200, "local")
 	}
 	if n := c.srv.Calls(stytchtest.EndpointAuthenticate); n != 0 {
 		t.Fatalf("%d Stytch calls for a fresh JWT, want 0", n)
 	}
 	for i := range c.guards {
-		if code, src := c.get(i, old); code != 200 || src != "remote" {
-			t.Fatalf("replica %d: a JWT older than the bound during the outage: %d %s, want 200 remote", i, code, src)
-		}
+		c.want("a JWT older than the bound during the outage", i, old, 200, "remote")
 		if n := c.srv.Calls(stytchtest.EndpointAuthenticate); n != int64(i+1) {
 			t.Fatalf("after replica %d: %d Stytch calls, want %d", i, n, i+1)
 		}
@@ -140,17 +133,13 @@ func TestFleetOutageMaxTokenAge(t *testing.T) {
 	// within its exp, is older than the bound.
 	c.srv.RevokeSession(tokRevoked)
 	for i := range c.guards {
-		if code, src := c.get(i, revoked); code != 401 {
-			t.Fatalf("replica %d accepts a session revoked during the outage: %d %s", i, code, src)
-		}
+		c.want("a session revoked during the outage", i, revoked, 401, "")
 	}
 
 	c.resume()
 	c.waitFleets(func(err error) bool { return err == nil }, "current")
 	for i := range c.guards {
-		if code, src := c.get(i, old); code != 200 || src != "local" {
-			t.Fatalf("replica %d after the outage: %d %s, want 200 local", i, code, src)
-		}
+		c.want("the old JWT after the outage", i, old, 200, "local")
 	}
 }
 
@@ -171,16 +160,12 @@ func TestRevokeDuringOutage(t *testing.T) {
 		t.Fatalf("%d revocations at Stytch, want 1", n)
 	}
 	for _, cred := range []string{jwt, tok} {
-		if code, _ := c.get(0, cred); code != 401 {
-			t.Fatalf("the revoking replica accepts the revoked session: %d", code)
-		}
+		c.want("the revoked session on the revoking replica", 0, cred, 401, "")
 	}
 	// The others cannot hear of it yet, and the JWT is younger than
 	// FleetOutageMaxTokenAge: they accept it locally (the outage bound).
 	for i := 1; i < 3; i++ {
-		if code, src := c.get(i, jwt); code != 200 || src != "local" {
-			t.Fatalf("replica %d during the outage: %d %s", i, code, src)
-		}
+		c.want("a session revoked elsewhere, not heard of yet", i, jwt, 200, "local")
 	}
 	c.resume()
 	for i := 1; i < 3; i++ {
@@ -204,9 +189,7 @@ func TestSharedRemoteCacheExpiredJWT(t *testing.T) {
 		if i == 0 {
 			want = "remote"
 		}
-		if code, src := c.get(i, jwt); code != 200 || src != want {
-			t.Fatalf("replica %d: %d %s, want 200 %s", i, code, src, want)
-		}
+		c.want("one expired JWT in turn", i, jwt, 200, want)
 	}
 	if n := c.srv.Calls(stytchtest.EndpointAuthenticate); n != 1 {
 		t.Fatalf("%d Stytch calls for one expired JWT on three replicas, want 1", n)
@@ -221,9 +204,7 @@ func TestRevokeForgetsSharedAnswers(t *testing.T) {
 	tokOther, _ := c.session("member-test-forget-other")
 	c.ready(jwt)
 	for _, cred := range []string{tok, tokOther} {
-		if code, src := c.get(0, cred); code != 200 || src != "remote" {
-			t.Fatalf("%d %s, want 200 remote", code, src)
-		}
+		c.want("first ask", 0, cred, 200, "remote")
 	}
 	opt, err := redis.ParseURL(c.url)
 	if err != nil {
@@ -252,9 +233,7 @@ func TestRevokeForgetsSharedAnswers(t *testing.T) {
 		t.Fatalf("after Revoke: answers %v (before %v), %d indexes; want the other session's alone", after, before, len(keys("sess")))
 	}
 	// The other session is still shared: replica 2 gets it from Redis.
-	if code, src := c.get(2, tokOther); code != 200 || src != "cache" {
-		t.Fatalf("the other session: %d %s, want 200 cache", code, src)
-	}
+	c.want("the other session, shared through Redis", 2, tokOther, 200, "cache")
 }
 
 // TestRevocationOutlivesLongCacheElsewhere: a replica whose remote cache
@@ -269,9 +248,7 @@ func TestRevocationOutlivesLongCacheElsewhere(t *testing.T) {
 	})
 	tok, jwt := c.session("member-test-long-cache")
 	c.ready(jwt)
-	if code, src := c.get(1, tok); code != 200 || src != "remote" {
-		t.Fatalf("%d %s, want 200 remote", code, src)
-	}
+	c.want("first ask", 1, tok, 200, "remote")
 	// Revoked on a replica with the default cache: it announces an end
 	// five minutes and the leeway ahead.
 	if err := c.guards[0].Revoke(context.Background(), principalOn(t, c, 0, tok)); err != nil {
@@ -282,9 +259,7 @@ func TestRevocationOutlivesLongCacheElsewhere(t *testing.T) {
 	// while its own cache still holds Stytch's earlier "valid".
 	for _, d := range []time.Duration{6 * time.Minute, ttl - time.Minute} {
 		c.clock.Set(c.start.Add(d))
-		if code, src := c.get(1, tok); code != 401 {
-			t.Fatalf("%v after the revocation replica 1 answers %d %s, want 401", d, code, src)
-		}
+		c.want(d.String()+" after the revocation", 1, tok, 401, "")
 	}
 }
 
@@ -304,9 +279,7 @@ func TestDecisionReportsFleetTrouble(t *testing.T) {
 	})
 	decision := func(cred string, wantSrc string) middleware.Decision {
 		t.Helper()
-		if code, src := c.get(1, cred); code != 200 || src != wantSrc {
-			t.Fatalf("%d %s, want 200 %s", code, src, wantSrc)
-		}
+		c.want("decision", 1, cred, 200, wantSrc)
 		mu.Lock()
 		defer mu.Unlock()
 		return last
@@ -358,15 +331,11 @@ func TestOutageBoundsLongCache(t *testing.T) {
 	tokKept, _ := c.session("member-test-outage-cache-kept")
 	c.ready(jwt)
 	for _, cred := range []string{tok, tokKept} {
-		if code, src := c.get(1, cred); code != 200 || src != "remote" {
-			t.Fatalf("%d %s, want 200 remote", code, src)
-		}
+		c.want("first ask", 1, cred, 200, "remote")
 	}
 	p := principalOn(t, c, 0, tok)
 	c.pause()
-	if code, src := c.get(1, tok); code != 200 || src != "cache" {
-		t.Fatalf("within the bound: %d %s, want 200 cache", code, src)
-	}
+	c.want("within the bound", 1, tok, 200, "cache")
 	if err := c.guards[0].Revoke(context.Background(), p); !errors.Is(err, fleet.ErrQueued) {
 		t.Fatalf("Revoke during the outage: %v", err)
 	}
@@ -374,13 +343,9 @@ func TestOutageBoundsLongCache(t *testing.T) {
 	c.srv.ResetCalls()
 	// The attack: replay the token revoked during the outage on a
 	// replica that cannot hear of it and caches answers for 10 minutes.
-	if code, src := c.get(1, tok); code != 401 {
-		t.Fatalf("past the bound: %d %s, want 401 from Stytch", code, src)
-	}
+	c.want("the revoked token past the bound", 1, tok, 401, "")
 	// A valid session is asked again, and served.
-	if code, src := c.get(1, tokKept); code != 200 || src != "remote" {
-		t.Fatalf("past the bound: %d %s, want 200 remote", code, src)
-	}
+	c.want("a valid token past the bound", 1, tokKept, 200, "remote")
 	if n := c.srv.Calls(stytchtest.EndpointAuthenticate); n != 2 {
 		t.Fatalf("%d Stytch calls, want 2", n)
 	}
