@@ -136,12 +136,7 @@ func BenchmarkStore(b *testing.B) {
 // from SIGCONT until B's watcher has the revocation (p50 and max) and
 // until B is current again (catchup-current-ns, the p50).
 func BenchmarkCatchUpAfterSIGCONT(b *testing.B) {
-	url, srv := redistest.Start(b)
-	a := newFleet(b, url, func(c *fleet.RedisConfig) { c.OpTimeout = 200 * time.Millisecond })
-	r := newFleet(b, url)
-	rec := newRecorder()
-	defer r.Watch(rec.fn)()
-	waitCurrent(b, r)
+	srv, a, r, rec := pausablePair(b)
 	var got, current []time.Duration
 	i := 0
 	for b.Loop() {

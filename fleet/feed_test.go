@@ -180,13 +180,7 @@ func TestCatchUpAfterRestartOfReplica(t *testing.T) {
 // announcement; after SIGCONT it is published and B, cut off meanwhile,
 // gets it and becomes current again.
 func TestAnnounceWhileRedisPaused(t *testing.T) {
-	url, srv := redistest.Start(t)
-	a := newFleet(t, url, func(c *fleet.RedisConfig) { c.OpTimeout = 200 * time.Millisecond })
-	b := newFleet(t, url)
-	rec := newRecorder()
-	defer b.Watch(rec.fn)()
-	waitCurrent(t, a)
-	waitCurrent(t, b)
+	srv, a, b, rec := pausablePair(t)
 
 	srv.Pause()
 	start := time.Now()

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/stytchguard/stytchguard/fleet"
+	"github.com/stytchguard/stytchguard/internal/redistest"
 )
 
 // TestMain fails the package when a test leaves a goroutine running: the
@@ -49,6 +50,21 @@ func newFleet(t testing.TB, url string, mod ...func(*fleet.RedisConfig)) *fleet.
 	}
 	t.Cleanup(func() { r.Close() })
 	return r
+}
+
+// pausablePair starts a redis-server and two fleets on it, both current:
+// a, which gives up on a frozen Redis within 200 ms, and b, whose
+// revocations rec records.
+func pausablePair(t testing.TB) (srv *redistest.Server, a, b *fleet.Redis, rec *recorder) {
+	t.Helper()
+	url, srv := redistest.Start(t)
+	a = newFleet(t, url, func(c *fleet.RedisConfig) { c.OpTimeout = 200 * time.Millisecond })
+	b = newFleet(t, url)
+	rec = newRecorder()
+	t.Cleanup(b.Watch(rec.fn))
+	waitCurrent(t, a)
+	waitCurrent(t, b)
+	return srv, a, b, rec
 }
 
 // clock is a settable clock for RedisConfig.Now.
