@@ -370,7 +370,7 @@ func (c *Cache) begin(ctx context.Context, e *entry, now time.Time) (*entryState
 	if st.err != nil && now.Before(st.nextAttempt) {
 		return st, nil, nil, c.unavailable(e, st.err)
 	}
-	return st, nil, c.sf.DoChan(e.key, c.sharedFetch(ctx, e)), nil
+	return st, nil, c.sf.DoChan(e.key, func() (any, error) { return c.fetch(ctx, e) }), nil
 }
 
 // finish waits for the fetch begin started for e, whose state was st.
@@ -460,13 +460,14 @@ func (c *Cache) enter() bool {
 }
 
 // fetch fetches and compiles e's policy, records the outcome in e and
-// returns it, with the error when the fetch failed. Callers share it through
-// c.sf. trigger is the context of the caller that started it: the fetch is a
+// returns it with the fetch's span, with the error when the fetch failed.
+// Callers share it through c.sf. trigger is the context of the caller that started it: the fetch is a
 // child of its span and keeps its values, but not its cancellation (others
 // may wait for the fetch); it ends at FetchTimeout or at Close.
-func (c *Cache) fetch(trigger context.Context, e *entry, spanOut *trace.SpanContext) (*entryState, error) {
+func (c *Cache) fetch(trigger context.Context, e *entry) (fetched, error) {
+	f := fetched{parent: trace.SpanFromContext(trigger).SpanContext().SpanID()}
 	if !c.enter() {
-		return nil, ErrClosed
+		return f, ErrClosed
 	}
 	defer c.wg.Done()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(trigger), c.fetchTimeout)
@@ -474,7 +475,7 @@ func (c *Cache) fetch(trigger context.Context, e *entry, spanOut *trace.SpanCont
 	stop := context.AfterFunc(c.ctx, cancel)
 	defer stop()
 	ctx, span := c.tel.startFetch(ctx, e.orgID)
-	*spanOut = span.SpanContext()
+	f.span = span.SpanContext()
 
 	var policy *compiled
 	var err error
@@ -498,7 +499,7 @@ func (c *Cache) fetch(trigger context.Context, e *entry, spanOut *trace.SpanCont
 	if err != nil {
 		if c.ctx.Err() != nil {
 			c.tel.endFetch(ctx, span, ErrClosed, false)
-			return nil, ErrClosed
+			return f, ErrClosed
 		}
 		failures := old.failures + 1
 		failed := &entryState{
@@ -512,7 +513,8 @@ func (c *Cache) fetch(trigger context.Context, e *entry, spanOut *trace.SpanCont
 		c.tel.endFetch(ctx, span, err, true)
 		c.log.Warn("rbac: policy fetch failed", "policy", e.key, "failures", failures,
 			"have_policy", old.policy != nil, "error", err)
-		return failed, err
+		f.st = failed
+		return f, err
 	}
 	st := &entryState{policy: policy, fetchedAt: now, nextAttempt: now.Add(c.refreshInterval)}
 	e.state.Store(st)
@@ -520,7 +522,8 @@ func (c *Cache) fetch(trigger context.Context, e *entry, spanOut *trace.SpanCont
 	if old.failures > 0 {
 		c.log.Info("rbac: policy fetch recovered", "policy", e.key, "failures", old.failures)
 	}
-	return st, nil
+	f.st = st
+	return f, nil
 }
 
 // fetched is what a shared fetch hands every caller that waited on it: the
@@ -529,17 +532,6 @@ type fetched struct {
 	st     *entryState
 	span   trace.SpanContext
 	parent trace.SpanID
-}
-
-// sharedFetch is the function c.sf runs for e: fetch, started by the caller
-// whose context is ctx.
-func (c *Cache) sharedFetch(ctx context.Context, e *entry) func() (any, error) {
-	return func() (any, error) {
-		f := fetched{parent: trace.SpanFromContext(ctx).SpanContext().SpanID()}
-		var err error
-		f.st, err = c.fetch(ctx, e, &f.span)
-		return f, err
-	}
 }
 
 // linkFetch links the span of ctx to the shared fetch f it waited on. It
@@ -586,7 +578,7 @@ func (c *Cache) refreshAsync(ctx context.Context, e *entry) {
 // starts is a child of ctx's span, as for begin.
 func (c *Cache) refreshEntry(ctx context.Context, e *entry) error {
 	st := e.state.Load()
-	v, err, _ := c.sf.Do(e.key, c.sharedFetch(ctx, e))
+	v, err, _ := c.sf.Do(e.key, func() (any, error) { return c.fetch(ctx, e) })
 	f, _ := v.(fetched)
 	linkFetch(ctx, f)
 	adopt(e, st, f.st, err)
