@@ -45,7 +45,7 @@
 // service share revocations and Stytch's answers. [Guard.Revoke] (and
 // [Guard.LogoutHandler]) revokes a session at Stytch, refuses it here at
 // once and announces it; every replica refuses it as soon as it hears of
-// it, before any other work on the hit path. A revoked session is kept as
+// it (one lock-free lookup on the hit path). A revoked session is kept as
 // long as something issued before the revocation can still let it in:
 // max(5 minutes, Remote.CacheTTL) plus twice the leeway where it was
 // revoked, and at least the hearing replica's own Remote.CacheTTL

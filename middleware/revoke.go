@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -116,9 +117,7 @@ func (rv *revocations) add(sessionID string, until, now time.Time) {
 		return
 	}
 	recent := make(map[string]time.Time, len(old.recent)+1)
-	for id, u := range old.recent {
-		recent[id] = u
-	}
+	maps.Copy(recent, old.recent)
 	next := &revSet{base: old.base, recent: recent, n: old.n, earliest: old.earliest, notBefore: old.notBefore}
 	_, inRecent := recent[sessionID]
 	if _, inBase := old.base[sessionID]; !inRecent && !inBase {
